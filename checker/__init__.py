@@ -1,0 +1,1 @@
+"""txlanes.checker — IS IT RIGHT: equivalence, dependency graphs, invariants and proofs."""

@@ -1,0 +1,84 @@
+"""The reference engine: transactions one after another, in block order.
+
+It is the meaning of "correct" for every other engine and the baseline of every speedup figure,
+so it is written to be obviously right and to stay fast: one context object reused across the
+block, an overlay of (writer, value) per key instead of copying the pre-state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from txlanes.models.context import BlockEnv, Event, Key, Revert
+from txlanes.models.spec import execute_tx
+from txlanes.models.uint import MAX_UINT256
+from txlanes.models.workload import Block
+
+from .result import PRE_STATE, BlockResult, Receipt, TxTrace
+
+_NO_EVENTS: tuple[Event, ...] = ()
+
+
+class _Ctx:
+    """The sequential ``ctx``: reads see the pre-state overlaid by earlier transactions' writes."""
+
+    __slots__ = ("block", "committed", "events", "pre", "reads", "writes")
+
+    def __init__(self, env: BlockEnv, pre: Mapping[Key, int]) -> None:
+        self.block = env
+        self.pre = pre
+        self.committed: dict[Key, tuple[int, int]] = {}
+        self.reads: dict[Key, int] = {}
+        self.writes: dict[Key, int] = {}
+        self.events: list[Event] = []
+
+    def read(self, key: Key) -> int:
+        writes = self.writes
+        if key in writes:
+            return writes[key]
+        hit = self.committed.get(key)
+        if hit is None:
+            self.reads[key] = PRE_STATE
+            return self.pre.get(key, 0)
+        self.reads[key] = hit[0]
+        return hit[1]
+
+    def write(self, key: Key, value: int) -> None:
+        if not 0 <= value <= MAX_UINT256:
+            raise Revert("uint256 out of range")
+        self.writes[key] = value
+
+    def require(self, condition: bool, reason: str) -> None:
+        if not condition:
+            raise Revert(reason)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class SequentialEngine:
+    """Execute a block in order; the reference every other engine is checked against."""
+
+    name = "sequential"
+
+    def execute(self, block: Block, state: Mapping[Key, int]) -> BlockResult:
+        ctx = _Ctx(block.env, state)
+        committed = ctx.committed
+        receipts: list[Receipt] = []
+        traces: list[TxTrace] = []
+        for index, tx in enumerate(block.txs):
+            ctx.reads = reads = {}
+            ctx.writes = writes = {}
+            ctx.events = events = []
+            try:
+                execute_tx(tx, ctx)
+            except Revert as revert:
+                receipts.append(Receipt(False, revert.reason, _NO_EVENTS))
+                traces.append(TxTrace(reads, {}))
+                continue
+            for key, value in writes.items():
+                committed[key] = (index, value)
+            receipts.append(Receipt(True, None, tuple(events)))
+            traces.append(TxTrace(reads, writes))
+        diff = {key: value for key, (_, value) in committed.items()}
+        return BlockResult(diff, receipts, traces, {"executions": len(block.txs)})

@@ -1,0 +1,54 @@
+"""The only door from the spec to state: the :class:`Context` every engine supplies.
+
+Spec functions never touch a dict, a lock or a solver; they call ``ctx.read``, ``ctx.write``,
+``ctx.require`` and ``ctx.emit``. That is what lets the sequential engine, Block-STM and the z3
+checker all run the very same spec code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+#: A state key: a schema name followed by integer components, e.g. ``("erc20.bal", token, acct)``.
+Key = tuple[str | int, ...]
+#: An event (log): its name followed by its integer fields, e.g. ``("Transfer", tok, a, b, 5)``.
+Event = tuple[object, ...]
+
+
+class Revert(Exception):
+    """Raised by ``ctx.require``: the transaction reverts, its writes are discarded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEnv:
+    """What a block tells its transactions, and the optional per-transaction fee.
+
+    When ``fee`` is non-zero every transaction first pays ``fee`` of ``fee_token`` to
+    ``fee_recipient`` — the classic hot key that serialises naive parallel engines.
+    """
+
+    number: int = 1
+    timestamp: int = 0
+    fee_recipient: int = 0
+    fee_token: int = 0
+    fee: int = 0
+
+
+class Context(Protocol):
+    """What a spec function may do. ``read`` of an absent key returns 0, as EVM storage does."""
+
+    @property
+    def block(self) -> BlockEnv: ...
+
+    def read(self, key: Key) -> int: ...
+
+    def write(self, key: Key, value: int) -> None: ...
+
+    def require(self, condition: bool, reason: str) -> None: ...
+
+    def emit(self, event: Event) -> None: ...
