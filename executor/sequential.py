@@ -67,9 +67,10 @@ class SequentialEngine:
         receipts: list[Receipt] = []
         traces: list[TxTrace] = []
         for index, tx in enumerate(block.txs):
-            ctx.reads = reads = {}
-            ctx.writes = writes = {}
-            ctx.events = events = []
+            reads: dict[Key, int] = {}
+            writes: dict[Key, int] = {}
+            events: list[Event] = []
+            ctx.reads, ctx.writes, ctx.events = reads, writes, events
             try:
                 execute_tx(tx, ctx)
             except Revert as revert:

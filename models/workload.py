@@ -87,7 +87,8 @@ def _uint(value: object, path: str, *, allow_str: bool = True) -> int:
     return value
 
 
-def _dump_uint(value: int) -> int | str:
+def uint_to_json(value: int) -> int | str:
+    """A JSON integer when it is exact in every JSON reader (< 2**53), else a decimal string."""
     return value if value < _JSON_SAFE else str(value)
 
 
@@ -152,7 +153,7 @@ def tx_to_json(tx: Tx) -> dict[str, Any]:
     out: dict[str, Any] = {"type": tx.KIND}
     for spec in tx_fields(type(tx)):
         value = getattr(tx, spec.name)
-        out[spec.name] = value if spec.is_bool else _dump_uint(value)
+        out[spec.name] = value if spec.is_bool else uint_to_json(value)
     return out
 
 
@@ -193,12 +194,12 @@ def block_from_json(obj: object, path: str) -> Block:
 
 def block_to_json(block: Block) -> dict[str, Any]:
     env = block.env
-    out: dict[str, Any] = {"number": _dump_uint(env.number), "timestamp": _dump_uint(env.timestamp)}
+    out: dict[str, Any] = {"number": uint_to_json(env.number), "timestamp": uint_to_json(env.timestamp)}
     if env.fee:
         out["fee"] = {
-            "token": _dump_uint(env.fee_token),
-            "recipient": _dump_uint(env.fee_recipient),
-            "amount": _dump_uint(env.fee),
+            "token": uint_to_json(env.fee_token),
+            "recipient": uint_to_json(env.fee_recipient),
+            "amount": uint_to_json(env.fee),
         }
     out["txs"] = [tx_to_json(tx) for tx in block.txs]
     return out
@@ -217,12 +218,10 @@ def state_from_json(obj: object, path: str = "state") -> dict[Key, int]:
     return state
 
 
-def state_to_json(state: dict[Key, int]) -> dict[str, int | str]:
-    return {key_to_str(k): _dump_uint(v) for k, v in sorted(state.items(), key=_sort_key) if v}
-
-
-def _sort_key(item: tuple[Key, int]) -> tuple[str, ...]:
-    return tuple(str(p).rjust(80) for p in item[0])
+def state_to_json(state: dict[Key, int], *, keep_zero: bool = False) -> dict[str, int | str]:
+    """Keys as strings, in a stable order; zeros dropped unless ``keep_zero`` (for diffs)."""
+    items = sorted(state.items())  # same schema ⇒ same arity, all ints: tuples compare cleanly
+    return {key_to_str(k): uint_to_json(v) for k, v in items if v or keep_zero}
 
 
 def workload_from_json(obj: object) -> Workload:
@@ -264,5 +263,19 @@ def load_workload(path: str | Path) -> Workload:
     return workload_from_json(obj)
 
 
+def workload_to_text(workload: Workload) -> str:
+    """The canonical file text: one transaction per line, so diffs and reviews stay readable."""
+    obj = workload_to_json(workload)
+    blocks = obj.pop("blocks")
+    head = json.dumps(obj, indent=1)[:-2]
+    parts = []
+    for block in blocks:
+        txs = block.pop("txs")
+        lines = ",\n".join("    " + json.dumps(tx) for tx in txs)
+        env = json.dumps(block)[1:-1]
+        parts.append("  {" + env + (", " if env else "") + '"txs": [\n' + lines + "\n  ]}")
+    return head + ',\n "blocks": [\n' + ",\n".join(parts) + "\n ]\n}\n"
+
+
 def save_workload(workload: Workload, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(workload_to_json(workload), indent=1) + "\n", encoding="utf-8")
+    Path(path).write_text(workload_to_text(workload), encoding="utf-8")

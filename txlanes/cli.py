@@ -1,0 +1,139 @@
+"""The ``txlanes`` command line. Exit codes: 0 all held, 1 a property failed, 2 bad input.
+
+Bad input (an invalid workload, an unknown engine, an unreadable file) is one line on stderr and
+exit 2 — never a traceback. Set TXLANES_DEBUG=1 to see the traceback of an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from txlanes import __version__
+from txlanes.executor.run import ENGINES, make_engine, run_workload
+from txlanes.models.tx import UnknownTransaction
+from txlanes.models.demo import demo_workload
+from txlanes.models.generate import transfers
+from txlanes.models.workload import WorkloadError, load_workload, state_to_json, workload_to_text
+from txlanes.reports import block_result_to_json, write_atomic, write_json
+from txlanes.summary import render, summarize
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class UsageError(Exception):
+    """Bad input or configuration: reported in one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="txlanes",
+        description="Prove, test and measure parallel blockchain execution engines.",
+    )
+    parser.add_argument("--version", action="version", version=f"txlanes {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="execute a workload file and report TPS")
+    run.add_argument("workload", type=Path, help="a workload JSON file (docs/workload-format.md)")
+    run.add_argument("--engine", default="sequential", help=f"one of: {', '.join(sorted(ENGINES))}")
+    run.add_argument(
+        "--output",
+        type=Path,
+        help="where to write the JSON result (default: reports/run-<workload>-<engine>.json)",
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    gen = commands.add_parser("gen", help="write a generated workload file")
+    gen.add_argument("kind", choices=["transfers", "demo"], help="what to generate")
+    gen.add_argument("--txs", type=int, default=100_000, help="transfers: how many (100000)")
+    gen.add_argument("--accounts", type=int, default=1_000, help="transfers: accounts (1000)")
+    gen.add_argument("--block-size", type=int, help="transfers: txs per block (all in one)")
+    gen.add_argument("--fee", type=int, default=0, help="transfers: fee every tx pays (0)")
+    gen.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    gen.add_argument("-o", "--output", type=Path, required=True, help="the file to write")
+    gen.set_defaults(handler=_cmd_gen)
+    return parser
+
+
+def _cmd_gen(args: argparse.Namespace, console: Console) -> int:
+    if args.kind == "demo":
+        workload = demo_workload()
+    else:
+        try:
+            workload = transfers(
+                txs=args.txs,
+                accounts=args.accounts,
+                seed=args.seed,
+                block_size=args.block_size,
+                fee=args.fee,
+            )
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+    write_atomic(args.output, workload_to_text(workload))
+    print(f"wrote {sum(len(b.txs) for b in workload.blocks)} txs to {args.output}")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    try:
+        engine = make_engine(args.engine)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    with console.status(f"loading {args.workload}"):
+        start = time.perf_counter()
+        workload = load_workload(args.workload)
+        load_seconds = time.perf_counter() - start
+    with console.status(f"executing {sum(len(b.txs) for b in workload.blocks)} txs"):
+        run = run_workload(engine, workload)
+    summary = summarize(engine.name, workload, run)
+    output = args.output or Path("reports") / f"run-{args.workload.stem}-{engine.name}.json"
+    write_json(
+        output,
+        {
+            "format": "txlanes-run",
+            "version": 1,
+            "engine": engine.name,
+            "workload": str(args.workload),
+            "txs": summary.txs,
+            "reverted": summary.reverted,
+            "seconds": run.seconds,
+            "tps": summary.tps,
+            "by_type": {k: {"txs": n, "reverted": r} for k, (n, r) in summary.by_type.items()},
+            "blocks": [block_result_to_json(b) for b in run.blocks],
+            "state": state_to_json(run.state),
+        },
+    )
+    print(render(summary))
+    print(f"loaded in {load_seconds:.2f} s; result written to {output}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        code: int = args.handler(args, console)
+    except (UsageError, WorkloadError, UnknownTransaction) as err:
+        print(f"txlanes: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("txlanes: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:  # an internal bug: one line, traceback on demand
+        if os.environ.get("TXLANES_DEBUG"):
+            raise
+        print(
+            f"txlanes: internal error: {type(err).__name__}: {err} (TXLANES_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
