@@ -9,19 +9,47 @@ from dataclasses import dataclass, field
 from txlanes.models.context import Key
 from txlanes.models.workload import Workload
 
+from .blockstm import BlockSTMEngine, Schedule
 from .result import BlockResult, Engine, apply_writes
 from .sequential import SequentialEngine
 
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Engine knobs from the CLI or a config; each engine rejects the ones it has no use for."""
+
+    workers: int | None = None
+    schedule: Schedule | None = None
+
+
+def _sequential(options: EngineOptions) -> Engine:
+    if options.workers is not None or options.schedule is not None:
+        raise ValueError("engine sequential takes no --workers or schedule")
+    return SequentialEngine()
+
+
+def _blockstm(options: EngineOptions) -> Engine:
+    workers = 4 if options.workers is None else options.workers
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    if options.schedule is not None:
+        return BlockSTMEngine.deterministic(workers, options.schedule)
+    return BlockSTMEngine(workers)
+
+
 #: Built-in engines by the name the CLI and reports use.
-ENGINES: dict[str, Callable[[], Engine]] = {"sequential": SequentialEngine}
+ENGINES: dict[str, Callable[[EngineOptions], Engine]] = {
+    "sequential": _sequential,
+    "blockstm": _blockstm,
+}
 
 
-def make_engine(name: str) -> Engine:
-    """The built-in engine called ``name``; ``ValueError`` lists the known ones otherwise."""
+def make_engine(name: str, options: EngineOptions | None = None) -> Engine:
+    """The built-in engine called ``name``; ``ValueError`` with a clear message otherwise."""
     factory = ENGINES.get(name)
     if factory is None:
         raise ValueError(f"unknown engine {name!r} (known: {', '.join(sorted(ENGINES))})")
-    return factory()
+    return factory(options or EngineOptions())
 
 
 @dataclass

@@ -34,7 +34,7 @@ class Block:
     """A block: its environment and its transactions, in block order."""
 
     txs: tuple[Tx, ...]
-    env: BlockEnv = BlockEnv()
+    env: BlockEnv = field(default_factory=BlockEnv)
 
 
 @dataclass
@@ -171,7 +171,9 @@ def _env_from_json(obj: dict[str, Any], path: str) -> BlockEnv:
             raise WorkloadError(f"{path}.fee: must be an object with token, recipient, amount")
         unknown = sorted(set(fee) - set(_FEE_FIELDS))
         if unknown:
-            raise WorkloadError(f"{path}.fee.{unknown[0]}: unknown field (token, recipient, amount)")
+            raise WorkloadError(
+                f"{path}.fee.{unknown[0]}: unknown field (token, recipient, amount)"
+            )
         for name, attr in _FEE_FIELDS.items():
             if name not in fee:
                 raise WorkloadError(f"{path}.fee.{name}: missing")
@@ -194,7 +196,10 @@ def block_from_json(obj: object, path: str) -> Block:
 
 def block_to_json(block: Block) -> dict[str, Any]:
     env = block.env
-    out: dict[str, Any] = {"number": uint_to_json(env.number), "timestamp": uint_to_json(env.timestamp)}
+    out: dict[str, Any] = {
+        "number": uint_to_json(env.number),
+        "timestamp": uint_to_json(env.timestamp),
+    }
     if env.fee:
         out["fee"] = {
             "token": uint_to_json(env.fee_token),
@@ -230,7 +235,9 @@ def workload_from_json(obj: object) -> Workload:
     if obj.get("format") != FORMAT:
         raise WorkloadError(f"format: must be {FORMAT!r}, got {obj.get('format')!r}")
     if obj.get("version") != VERSION:
-        raise WorkloadError(f"version: this txlanes reads version {VERSION}, got {obj.get('version')!r}")
+        raise WorkloadError(
+            f"version: this txlanes reads version {VERSION}, got {obj.get('version')!r}"
+        )
     unknown = sorted(set(obj) - {"format", "version", "state", "blocks", "meta"})
     if unknown:
         raise WorkloadError(f"{unknown[0]}: unknown field (format, version, state, blocks, meta)")
@@ -259,7 +266,9 @@ def load_workload(path: str | Path) -> Workload:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as err:
-        raise WorkloadError(f"{path}: not JSON (line {err.lineno}, column {err.colno}: {err.msg})") from None
+        raise WorkloadError(
+            f"{path}: not JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+        ) from None
     return workload_from_json(obj)
 
 

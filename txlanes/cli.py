@@ -7,6 +7,7 @@ exit 2 — never a traceback. Set TXLANES_DEBUG=1 to see the traceback of an int
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -16,10 +17,13 @@ from pathlib import Path
 from rich.console import Console
 
 from txlanes import __version__
-from txlanes.executor.run import ENGINES, make_engine, run_workload
-from txlanes.models.tx import UnknownTransaction
+from txlanes.executor.blockstm import DeterministicRuntime, Schedule
+from txlanes.executor.blockstm.runtime import schedule_from_json, schedule_to_json
+from txlanes.executor.result import Engine
+from txlanes.executor.run import ENGINES, EngineOptions, make_engine, run_workload
 from txlanes.models.demo import demo_workload
 from txlanes.models.generate import transfers
+from txlanes.models.tx import UnknownTransaction
 from txlanes.models.workload import WorkloadError, load_workload, state_to_json, workload_to_text
 from txlanes.reports import block_result_to_json, write_atomic, write_json
 from txlanes.summary import render, summarize
@@ -41,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="execute a workload file and report TPS")
     run.add_argument("workload", type=Path, help="a workload JSON file (docs/workload-format.md)")
     run.add_argument("--engine", default="sequential", help=f"one of: {', '.join(sorted(ENGINES))}")
+    run.add_argument("--workers", type=int, help="blockstm: worker count (4)")
+    sched = run.add_mutually_exclusive_group()
+    sched.add_argument(
+        "--schedule-seed", type=int, help="blockstm: deterministic runtime, seeded schedule"
+    )
+    sched.add_argument(
+        "--schedule", type=Path, help="blockstm: deterministic runtime, schedule file to replay"
+    )
     run.add_argument(
         "--output",
         type=Path,
@@ -79,9 +91,26 @@ def _cmd_gen(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _engine_options(args: argparse.Namespace) -> EngineOptions:
+    schedule = None
+    if args.schedule_seed is not None:
+        schedule = Schedule(seed=args.schedule_seed)
+    elif args.schedule is not None:
+        try:
+            schedule, workers = schedule_from_json(json.loads(args.schedule.read_text()))
+        except (OSError, ValueError) as err:
+            raise UsageError(f"{args.schedule}: {err}") from None
+        if args.workers not in (None, workers):
+            raise UsageError(
+                f"{args.schedule} was recorded with {workers} workers, not {args.workers}"
+            )
+        return EngineOptions(workers, schedule)
+    return EngineOptions(args.workers, schedule)
+
+
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
-        engine = make_engine(args.engine)
+        engine = make_engine(args.engine, _engine_options(args))
     except ValueError as err:
         raise UsageError(str(err)) from None
     with console.status(f"loading {args.workload}"):
@@ -106,11 +135,20 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
             "by_type": {k: {"txs": n, "reverted": r} for k, (n, r) in summary.by_type.items()},
             "blocks": [block_result_to_json(b) for b in run.blocks],
             "state": state_to_json(run.state),
+            "schedule": _taken_schedule(engine),
         },
     )
     print(render(summary))
     print(f"loaded in {load_seconds:.2f} s; result written to {output}")
     return EXIT_OK
+
+
+def _taken_schedule(engine: Engine) -> dict[str, object] | None:
+    """The schedule a deterministic run took, to replay it with ``--schedule``."""
+    runtime = getattr(engine, "runtime", None)
+    if not isinstance(runtime, DeterministicRuntime):
+        return None
+    return schedule_to_json(Schedule(list(runtime.taken)), runtime.workers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
