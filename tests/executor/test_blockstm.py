@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from txlanes.checker.equivalence import first_divergence
 from txlanes.executor import BlockResult, SequentialEngine
 from txlanes.executor.blockstm import BlockSTMEngine, Hang, Schedule
 from txlanes.executor.blockstm.mvmemory import MVMemory
@@ -39,11 +40,11 @@ def erc20_block(accounts: int) -> st.SearchStrategy[Block]:
     return st.lists(tx, min_size=1, max_size=16).map(lambda txs: Block(tuple(txs)))
 
 
-def assert_equivalent(got: BlockResult, want: BlockResult) -> None:
-    assert got.receipts == want.receipts
-    assert [t.reads for t in got.traces] == [t.reads for t in want.traces]
-    assert [t.writes for t in got.traces] == [t.writes for t in want.traces]
-    assert got.writes == want.writes
+def assert_equivalent(
+    got: BlockResult, want: BlockResult, block: Block, state: dict[Key, int]
+) -> None:
+    divergence = first_divergence(want, got, block.txs, state)
+    assert divergence is None, divergence.explain()
 
 
 @given(
@@ -59,7 +60,7 @@ def test_deterministic_runtime_equals_sequential(
     state = funded(accounts)
     want = SequentialEngine().execute(block, state)
     got = BlockSTMEngine.deterministic(workers, Schedule(choices)).execute(block, state)
-    assert_equivalent(got, want)
+    assert_equivalent(got, want, block, state)
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_threads_equal_sequential_over_many_repetitions(accounts: int) -> None:
         want = SequentialEngine().execute(block, state)
         engine = BlockSTMEngine(workers=4)
         for _ in range(10):
-            assert_equivalent(engine.execute(block, state), want)
+            assert_equivalent(engine.execute(block, state), want, block, state)
 
 
 def contended_block() -> Block:
@@ -114,12 +115,12 @@ def test_schedules_explore_real_interleavings() -> None:
     with_conflicts = without = 0
     for seed in range(12):
         result = BlockSTMEngine.deterministic(4, Schedule(seed=seed)).execute(block, state)
-        assert_equivalent(result, want)
+        assert_equivalent(result, want, block, state)
         redone = result.stats["aborts"] + result.stats["dependency_waits"]
         with_conflicts += redone > 0
     # Always scheduling the first runnable worker runs one worker to completion: no conflicts.
     result = BlockSTMEngine.deterministic(4, Schedule([0] * 100_000)).execute(block, state)
-    assert_equivalent(result, want)
+    assert_equivalent(result, want, block, state)
     without += result.stats["aborts"] + result.stats["dependency_waits"] == 0
     assert with_conflicts >= 6 and without == 1
 

@@ -1,0 +1,174 @@
+"""Equivalence with sequential execution in block order — what Block-STM promises.
+
+Per transaction, in block order: the receipt, the reads (each key and the writer it saw), the
+writes; then the block's post-state diff. The first difference is reported with the transaction,
+the key, both values and which writer each side read, because "final states differ" alone sends
+an engine's author on a day-long hunt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from txlanes.executor.result import PRE_STATE, BlockResult
+from txlanes.models.context import Key
+from txlanes.models.tx import Tx
+from txlanes.models.workload import key_to_str, tx_to_json
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first place an engine's result differs from the reference."""
+
+    block: int
+    tx_index: int | None  # None: only the post-state differs
+    aspect: str  # "receipt", "read", "write" or "state"
+    key: Key | None
+    expected: object
+    observed: object
+    tx: Tx | None = None
+    expected_writer: int | None = None
+    observed_writer: int | None = None
+
+    def explain(self) -> str:
+        where = f"block {self.block}"
+        if self.tx_index is not None:
+            where += f", tx {self.tx_index}"
+            if self.tx is not None:
+                where += f" {_describe(self.tx)}"
+        key = key_to_str(self.key) if self.key is not None else ""
+        if self.aspect == "read":
+            return (
+                f"{where}: read {key} from {_writer(self.expected_writer)} in sequential "
+                f"execution, but from {_writer(self.observed_writer)} in the engine"
+                + _values(self.expected, self.observed)
+            )
+        if self.aspect == "write":
+            return f"{where}: wrote {key}" + _values(self.expected, self.observed)
+        if self.aspect == "state":
+            return f"{where}: post-state {key}" + _values(self.expected, self.observed)
+        return f"{where}: receipt" + _values(self.expected, self.observed)
+
+
+def _describe(tx: Tx) -> str:
+    fields = tx_to_json(tx)
+    kind = fields.pop("type")
+    return f"({kind} " + ", ".join(f"{k}={v}" for k, v in fields.items()) + ")"
+
+
+def _writer(index: int | None) -> str:
+    if index is None:
+        return "nothing (the key was not read)"
+    return "the pre-state" if index == PRE_STATE else f"the write of tx {index}"
+
+
+def _values(expected: object, observed: object) -> str:
+    return f": expected {expected!r}, observed {observed!r}"
+
+
+_ABSENT = "absent"
+
+
+def first_divergence(
+    expected: BlockResult,
+    observed: BlockResult,
+    txs: tuple[Tx, ...],
+    pre_state: Mapping[Key, int],
+    *,
+    block: int = 0,
+    traces: bool = True,
+) -> Divergence | None:
+    """The first difference between two results of the same block, or None if equivalent.
+
+    ``traces=False`` compares receipts and the post-state only, for engines that report no trace.
+    """
+
+    def seen(result: BlockResult, index: int, key: Key) -> object:
+        """The value a read saw, reconstructed from the trace: the writer's write or pre-state."""
+        writer = result.traces[index].reads.get(key)
+        if writer is None:
+            return _ABSENT
+        if writer == PRE_STATE:
+            return pre_state.get(key, 0)
+        if 0 <= writer < index:
+            return result.traces[writer].writes.get(key, _ABSENT)
+        return f"<impossible writer {writer}>"
+
+    if len(observed.receipts) != len(txs):
+        return Divergence(
+            block,
+            None,
+            "receipt",
+            None,
+            f"{len(txs)} receipts",
+            f"{len(observed.receipts)} receipts",
+        )
+    if traces and len(observed.traces) != len(txs):
+        return Divergence(
+            block, None, "read", None, f"{len(txs)} traces", f"{len(observed.traces)} traces"
+        )
+    for i, tx in enumerate(txs):
+        want, got = expected.receipts[i], observed.receipts[i]
+        if want != got:
+            return Divergence(block, i, "receipt", None, want, got, tx)
+        if not traces:
+            continue
+        found = _diff_reads(expected.traces[i].reads, observed.traces[i].reads)
+        if found is not None:
+            key, want_w, got_w = found
+            return Divergence(
+                block,
+                i,
+                "read",
+                key,
+                seen(expected, i, key),
+                seen(observed, i, key),
+                tx,
+                want_w,
+                got_w,
+            )
+        key = _first_mismatch(expected.traces[i].writes, observed.traces[i].writes)
+        if key is not None:
+            return Divergence(
+                block,
+                i,
+                "write",
+                key,
+                expected.traces[i].writes.get(key, _ABSENT),
+                observed.traces[i].writes.get(key, _ABSENT),
+                tx,
+            )
+    key = _first_mismatch(expected.writes, observed.writes)
+    if key is not None:
+        return Divergence(
+            block,
+            None,
+            "state",
+            key,
+            expected.writes.get(key, _ABSENT),
+            observed.writes.get(key, _ABSENT),
+        )
+    return None
+
+
+def _diff_reads(
+    want: dict[Key, int], got: dict[Key, int]
+) -> tuple[Key, int | None, int | None] | None:
+    for key, writer in want.items():
+        if got.get(key) != writer:
+            return key, writer, got.get(key)
+    for key, writer in got.items():
+        if key not in want:
+            return key, None, writer
+    return None
+
+
+def _first_mismatch(want: dict[Key, int], got: dict[Key, int]) -> Key | None:
+    for key, value in want.items():
+        if got.get(key, _ABSENT) != value:
+            return key
+    for key in got:
+        if key not in want:
+            return key
+    return None
