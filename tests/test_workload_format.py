@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from txlanes.models import MAX_UINT256, Block, BlockEnv, Workload, WorkloadError, load_workload
 from txlanes.models.erc20 import BAL, Transfer
 from txlanes.models.workload import (

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from txlanes.checker.equivalence import first_divergence
 from txlanes.executor import BlockResult, SequentialEngine
 from txlanes.executor.blockstm import BlockSTMEngine, Hang, Schedule

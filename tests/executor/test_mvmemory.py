@@ -6,6 +6,7 @@ import contextlib
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from txlanes.executor.blockstm.mvmemory import ESTIMATE, NOT_FOUND, OK, READ_ERROR, MVMemory
 
 SIZE = 6
