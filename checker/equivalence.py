@@ -128,15 +128,15 @@ def first_divergence(
                 want_w,
                 got_w,
             )
-        key = _first_mismatch(expected.traces[i].writes, observed.traces[i].writes)
-        if key is not None:
+        wrong = _first_mismatch(expected.traces[i].writes, observed.traces[i].writes)
+        if wrong is not None:
             return Divergence(
                 block,
                 i,
                 "write",
-                key,
-                expected.traces[i].writes.get(key, _ABSENT),
-                observed.traces[i].writes.get(key, _ABSENT),
+                wrong,
+                expected.traces[i].writes.get(wrong, _ABSENT),
+                observed.traces[i].writes.get(wrong, _ABSENT),
                 tx,
             )
     key = _first_mismatch(expected.writes, observed.writes)

@@ -72,9 +72,9 @@ class Anomaly:
         return "\n".join(lines)
 
 
-def dependency_graph(history: History) -> nx.MultiDiGraph:
+def dependency_graph(history: History) -> nx.MultiDiGraph[int]:
     """The direct serialization graph; each edge carries its :class:`Edge` as ``edge``."""
-    graph = nx.MultiDiGraph()
+    graph: nx.MultiDiGraph[int] = nx.MultiDiGraph()
     graph.add_nodes_from(i for i, t in enumerate(history.txs) if not t.aborted)
     for key, writers in history.version_order.items():
         for before, after in itertools.pairwise(writers):
@@ -91,7 +91,7 @@ def dependency_graph(history: History) -> nx.MultiDiGraph:
     return graph
 
 
-def _add(graph: nx.MultiDiGraph, edge: Edge) -> None:
+def _add(graph: nx.MultiDiGraph[int], edge: Edge) -> None:
     if edge.src != edge.dst:
         graph.add_edge(edge.src, edge.dst, edge=edge)
 
@@ -148,9 +148,9 @@ def _aborted_or_intermediate_read(history: History) -> Anomaly | None:
     return None
 
 
-def _subgraph(graph: nx.MultiDiGraph, kinds: set[str]) -> nx.DiGraph:
+def _subgraph(graph: nx.MultiDiGraph[int], kinds: set[str]) -> nx.DiGraph[int]:
     """Collapse to a simple digraph keeping, per node pair, one edge of an allowed kind."""
-    simple = nx.DiGraph()
+    simple: nx.DiGraph[int] = nx.DiGraph()
     simple.add_nodes_from(graph.nodes)
     for src, dst, data in graph.edges(data=True):
         edge: Edge = data["edge"]
@@ -159,11 +159,11 @@ def _subgraph(graph: nx.MultiDiGraph, kinds: set[str]) -> nx.DiGraph:
     return simple
 
 
-def _path_edges(simple: nx.DiGraph, path: list[int]) -> list[Edge]:
+def _path_edges(simple: nx.DiGraph[int], path: list[int]) -> list[Edge]:
     return [simple.edges[a, b]["edge"] for a, b in itertools.pairwise(path)]
 
 
-def _shortest_cycle(graph: nx.MultiDiGraph, kinds: set[str]) -> tuple[Edge, ...] | None:
+def _shortest_cycle(graph: nx.MultiDiGraph[int], kinds: set[str]) -> tuple[Edge, ...] | None:
     simple = _subgraph(graph, kinds)
     best: list[Edge] | None = None
     for component in nx.strongly_connected_components(simple):
@@ -178,7 +178,7 @@ def _shortest_cycle(graph: nx.MultiDiGraph, kinds: set[str]) -> tuple[Edge, ...]
 
 
 def _shortest_cycle_with_one(
-    graph: nx.MultiDiGraph, kind: str, others: set[str]
+    graph: nx.MultiDiGraph[int], kind: str, others: set[str]
 ) -> tuple[Edge, ...] | None:
     """Shortest cycle made of exactly one ``kind`` edge closed by a path of ``others`` edges."""
     rest = _subgraph(graph, others)
