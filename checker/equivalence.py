@@ -139,15 +139,15 @@ def first_divergence(
                 observed.traces[i].writes.get(wrong, _ABSENT),
                 tx,
             )
-    key = _first_mismatch(expected.writes, observed.writes)
-    if key is not None:
+    final = _first_mismatch(expected.writes, observed.writes)
+    if final is not None:
         return Divergence(
             block,
             None,
             "state",
-            key,
-            expected.writes.get(key, _ABSENT),
-            observed.writes.get(key, _ABSENT),
+            final,
+            expected.writes.get(final, _ABSENT),
+            observed.writes.get(final, _ABSENT),
         )
     return None
 
