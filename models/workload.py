@@ -41,7 +41,7 @@ class Block:
 class Workload:
     """An initial state (absent keys are 0) and the blocks to execute on it, in order."""
 
-    state: dict[Key, int] = field(default_factory=dict)
+    state: dict[Key, int] = field(default_factory=dict, repr=False)  # often thousands of keys
     blocks: list[Block] = field(default_factory=list)
 
     def transactions(self) -> Iterator[Tx]:

@@ -191,10 +191,11 @@ def _collect(run: _BlockRun) -> BlockResult:
     traces: list[TxTrace] = []
     mv, scheduler = run.mv, run.scheduler
     for idx, outcome in enumerate(run.outcomes):
-        assert outcome is not None, f"transaction {idx} was never executed"
+        if outcome is None:
+            raise RuntimeError(f"Block-STM finished without executing transaction {idx}")
         if outcome.error is not None:
             raise outcome.error  # the final, validated incarnation raised: a real spec error
-        assert outcome.receipt is not None
+        assert outcome.receipt is not None  # an outcome has a receipt or an error
         receipts.append(outcome.receipt)
         reads = {k: (PRE_STATE if v is None else v[0]) for k, v in mv.last_reads[idx].items()}
         writes = mv.written_values(idx)

@@ -127,6 +127,9 @@ class MVMemory:
         for key, writers in self._writers.items():
             if writers:
                 entry = self._entries[key][writers[-1]]
-                assert not isinstance(entry, _Estimate), "snapshot of an unfinished block"
+                if isinstance(entry, _Estimate):
+                    raise RuntimeError(
+                        f"Block-STM finished with an ESTIMATE of tx {writers[-1]} left at {key}"
+                    )
                 out[key] = entry[1]
         return out

@@ -95,21 +95,30 @@ class Schedule:
 
     Past the explicit choices, a ``seed`` continues with a seeded random stream; without one, the
     run continues round-robin, which is fair, so an idle worker cannot starve the others.
+    ``stickiness`` is the chance that the seeded stream lets the same worker move again: high
+    values give coarse interleavings (one worker races through a whole re-execution while
+    another is stalled mid-validation), which is where many concurrency bugs hide.
     """
 
     choices: list[int] = field(default_factory=list)
     seed: int | None = None
+    stickiness: float = 0.0
 
     def chooser(self) -> Callable[[int, int], int]:
         rng = random.Random(self.seed) if self.seed is not None else None
         explicit = self.choices
+        stickiness = self.stickiness
+        last = 0
 
         def choose(step: int, runnable: int) -> int:
+            nonlocal last
             if step < len(explicit):
-                return explicit[step] % runnable
-            if rng is not None:
-                return rng.randrange(runnable)
-            return step % runnable
+                last = explicit[step] % runnable
+            elif rng is None:
+                last = step % runnable
+            elif not (stickiness and rng.random() < stickiness and last < runnable):
+                last = rng.randrange(runnable)
+            return last
 
         return choose
 
@@ -124,6 +133,7 @@ def schedule_to_json(schedule: Schedule, workers: int) -> dict[str, object]:
         "workers": workers,
         "choices": list(schedule.choices),
         "seed": schedule.seed,
+        "stickiness": schedule.stickiness,
     }
 
 
@@ -142,7 +152,12 @@ def schedule_from_json(obj: object) -> tuple[Schedule, int]:
         raise ValueError("choices: must be a list of integers >= 0")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ValueError(f"seed: must be an integer or null, got {seed!r}")
-    return Schedule(list(choices), seed), workers
+    stickiness = obj.get("stickiness", 0.0)
+    if isinstance(stickiness, bool) or not isinstance(stickiness, int | float):
+        raise ValueError(f"stickiness: must be a number in [0, 1), got {stickiness!r}")
+    if not 0 <= stickiness < 1:
+        raise ValueError(f"stickiness: must be a number in [0, 1), got {stickiness!r}")
+    return Schedule(list(choices), seed, float(stickiness)), workers
 
 
 _NO_LOCK = contextlib.nullcontext()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.support import execute, execute_one
 from txlanes.models import MAX_UINT256, BlockEnv, Key
 from txlanes.models.erc20 import (
     ADMIN,
@@ -16,8 +18,6 @@ from txlanes.models.erc20 import (
     Transfer,
     TransferFrom,
 )
-
-from tests.support import execute, execute_one
 
 TOKEN, ADMIN_ADDR, ALICE, BOB, CAROL = 7, 99, 1, 2, 3
 

@@ -1,0 +1,274 @@
+"""Property campaigns: generated workloads (and schedules) against an engine, until it breaks.
+
+One property per engine and contention profile: every block of a generated workload, executed
+by the engine, is equivalent to sequential execution in block order (per transaction) and keeps
+every invariant. Hypothesis generates the workload, the worker count and the schedule, and on a
+failure shrinks all three, so the counterexample is a handful of transactions that replays
+exactly. Progress and results are published as typed events for the reporters.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+
+from txlanes.executor.blockstm import DeterministicRuntime, Hang, Schedule
+from txlanes.executor.result import apply_writes
+from txlanes.executor.sequential import SequentialEngine
+from txlanes.models.workload import Workload
+
+from .equivalence import first_divergence
+from .invariants import check_invariants
+from .strategies import workloads
+from .targets import Target
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    examples: int
+    thread_repetitions: int
+
+
+PROFILES = {
+    "ci": Profile("ci", 60, 2),
+    "dev": Profile("dev", 250, 4),
+    "stress": Profile("stress", 3_000, 8),
+}
+
+
+@dataclass(frozen=True)
+class Contention:
+    """A workload shape: Block-STM's sweep runs from 2 accounts (fully contended) upwards."""
+
+    name: str
+    accounts: int
+    hot_fraction: float = 0.0
+    zipf: float = 0.0
+    fee: int = 0
+
+    def strategy(self) -> st.SearchStrategy[Workload]:
+        return workloads(
+            accounts=self.accounts,
+            hot_fraction=self.hot_fraction,
+            zipf=self.zipf,
+            fee=self.fee,
+            block_size=(1, 12),
+        )
+
+
+CONTENTION = (
+    Contention("contended", accounts=2),
+    Contention("hot-key", accounts=50, hot_fraction=0.5, zipf=1.2, fee=1),
+    Contention("low", accounts=1_000),
+)
+
+
+@dataclass
+class Failure:
+    """A shrunk, replayable counterexample."""
+
+    target: str
+    contention: str
+    kind: str  # "divergence", "invariant", "crash" or "hang"
+    message: str
+    workload: Workload
+    workers: int
+    schedule: list[int] | None  # every choice the deterministic runtime took; None: threads
+
+    @property
+    def txs(self) -> int:
+        return sum(len(b.txs) for b in self.workload.blocks)
+
+
+@dataclass
+class Outcome:
+    target: str
+    contention: str
+    examples: int = 0
+    seconds: float = 0.0
+    seconds_to_failure: float | None = None
+    failure: Failure | None = None
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckStarted:
+    target: str
+    contention: str
+    examples: int
+
+
+@dataclass(frozen=True)
+class ExampleRan:
+    target: str
+    contention: str
+    failed: bool
+
+
+@dataclass(frozen=True)
+class CheckFinished:
+    outcome: Outcome
+
+
+Event = CheckStarted | ExampleRan | CheckFinished
+Listener = Callable[[Event], None]
+
+
+# -- one example --------------------------------------------------------------------------------
+
+
+def run_example(
+    target: Target, workload: Workload, workers: int, schedule: Schedule | None
+) -> tuple[str, str] | None:
+    """Run one workload through the target; (kind, message) of the first problem, or None."""
+    engine = target.build(workers, schedule if target.deterministic else None)
+    state = dict(workload.state)
+    reference = SequentialEngine()
+    for index, block in enumerate(workload.blocks):
+        want = reference.execute(block, state)
+        try:
+            got = engine.execute(block, state)
+        except Hang as hang:
+            return ("hang", f"block {index}: {hang}")
+        except Exception as err:
+            return ("crash", f"block {index}: engine raised {type(err).__name__}: {err}")
+        divergence = first_divergence(
+            want, got, block.txs, state, block=index, traces=target.traces
+        )
+        if divergence is not None:
+            return ("divergence", divergence.explain())
+        post = dict(state)
+        apply_writes(post, got.writes.items())
+        violation = check_invariants(state, post, got)
+        if violation is not None:
+            return ("invariant", f"block {index}: {violation.explain()}")
+        state = post
+    return None
+
+
+def taken_choices(
+    target: Target, workload: Workload, workers: int, schedule: Schedule
+) -> list[int]:
+    """Re-run a deterministic example to record every choice it took (for an exact replay)."""
+    engine = target.build(workers, schedule)
+    runtime = getattr(engine, "runtime", None)
+    state = dict(workload.state)
+    for block in workload.blocks:
+        try:
+            result = engine.execute(block, state)
+        except Exception:
+            break
+        apply_writes(state, result.writes.items())
+    if isinstance(runtime, DeterministicRuntime):
+        return list(runtime.taken)
+    return []
+
+
+@contextmanager
+def preemptive_threads() -> Iterator[None]:
+    """CPython switches threads every 5 ms by default; make it every microsecond so races
+    between real threads actually happen while a thread target is checked."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
+
+
+# -- a campaign -----------------------------------------------------------------------------------
+
+
+class _Falsified(Exception):
+    pass
+
+
+@dataclass
+class Campaign:
+    """Check ``targets`` on every contention profile with ``profile``'s budget."""
+
+    targets: list[Target]
+    profile: Profile = PROFILES["ci"]
+    contentions: tuple[Contention, ...] = CONTENTION
+    seed: int = 0
+    examples: int | None = None  # overrides the profile's budget
+    listeners: list[Listener] = field(default_factory=list)
+
+    def publish(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    def run(self) -> list[Outcome]:
+        return [self.check(t, c) for t in self.targets for c in self.contentions]
+
+    def check(self, target: Target, contention: Contention) -> Outcome:
+        budget = self.examples if self.examples is not None else self.profile.examples
+        outcome = Outcome(target.spec, contention.name)
+        self.publish(CheckStarted(target.spec, contention.name, budget))
+        found: list[Failure] = []
+        start = time.perf_counter()
+        repetitions = 1 if target.deterministic else self.profile.thread_repetitions
+        schedules = st.builds(
+            Schedule,
+            st.lists(st.integers(0, 3), max_size=64),
+            st.integers(0, 2**32 - 1),
+            st.sampled_from([0.0, 0.9, 0.99]),
+        )
+
+        @settings(
+            max_examples=budget,
+            database=None,
+            deadline=None,
+            verbosity=Verbosity.quiet,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate, Phase.shrink],
+            report_multiple_bugs=False,
+        )
+        @seed(self.seed)
+        @given(contention.strategy(), st.integers(2, 4), schedules)
+        def holds(workload: Workload, workers: int, schedule: Schedule) -> None:
+            outcome.examples += 1
+            problem = None
+            for _ in range(repetitions):
+                problem = run_example(target, workload, workers, schedule)
+                if problem is not None:
+                    break
+            self.publish(ExampleRan(target.spec, contention.name, problem is not None))
+            if problem is None:
+                return
+            if outcome.seconds_to_failure is None:
+                outcome.seconds_to_failure = time.perf_counter() - start
+            choices = (
+                taken_choices(target, workload, workers, schedule) if target.deterministic else None
+            )
+            found.append(
+                Failure(target.spec, contention.name, *problem, workload, workers, choices)
+            )
+            raise _Falsified(problem[1])
+
+        context = preemptive_threads() if not target.deterministic else _nothing()
+        with context:
+            try:
+                holds()
+            except _Falsified:
+                outcome.failure = found[-1]  # Hypothesis replays the shrunk example last
+            except Flaky:
+                outcome.failure = min(found, key=lambda f: f.txs)  # a race that did not repeat
+        outcome.seconds = time.perf_counter() - start
+        self.publish(CheckFinished(outcome))
+        return outcome
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

@@ -1,0 +1,89 @@
+"""Engines under test, named by a spec string, so that a failure file can rebuild its engine.
+
+- ``blockstm`` — Block-STM on the deterministic runtime; schedules are generated and shrunk.
+- ``blockstm-threads`` — Block-STM on real threads (preemptive, not replayable step by step).
+- ``sequential`` — the reference itself (a sanity check of the harness).
+- ``mutant:NAME`` — a seeded bug from txlanes.checker.mutants.
+- ``pkg.module:Class`` — a user's engine: any class with ``execute(block, state)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from txlanes.executor.blockstm import BlockSTMEngine, Schedule
+from txlanes.executor.result import Engine
+from txlanes.executor.sequential import SequentialEngine
+
+from .mutants import ENGINE_MUTANTS
+
+
+class TargetError(ValueError):
+    """An engine spec that cannot be resolved: a clear message for exit code 2."""
+
+
+@dataclass(frozen=True)
+class Target:
+    spec: str
+    #: (workers, schedule) → engine; schedule is None for non-deterministic targets
+    build: Callable[[int, Schedule | None], Engine]
+    deterministic: bool
+    traces: bool = True
+
+
+def _blockstm(workers: int, schedule: Schedule | None) -> Engine:
+    return BlockSTMEngine.deterministic(workers, schedule, max_steps=500_000)
+
+
+def _user_engine(spec: str) -> Target:
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise TargetError(f"engine {spec!r}: cannot import {module_name!r} ({err})") from None
+    factory = getattr(module, attr, None)
+    if factory is None:
+        raise TargetError(f"engine {spec!r}: module {module_name!r} has no attribute {attr!r}")
+    try:
+        probe = factory()
+    except Exception as err:
+        raise TargetError(f"engine {spec!r}: constructing it failed: {err}") from None
+    if not callable(getattr(probe, "execute", None)):
+        raise TargetError(f"engine {spec!r}: has no execute(block, state) method")
+    traces = bool(getattr(probe, "reports_traces", True))
+    return Target(spec, lambda workers, schedule: factory(), False, traces)
+
+
+def resolve(spec: str) -> Target:
+    """The target a spec names; :class:`TargetError` if it names nothing."""
+    if spec == "blockstm":
+        return Target(spec, _blockstm, True)
+    if spec == "blockstm-threads":
+        return Target(spec, lambda workers, _: BlockSTMEngine(workers), False)
+    if spec == "sequential":
+        return Target(spec, lambda *_: SequentialEngine(), False)
+    if spec.startswith("mutant:"):
+        name = spec.removeprefix("mutant:")
+        for mutant in ENGINE_MUTANTS:
+            if mutant.name == name:
+                return Target(spec, _mutant_builder(mutant.build), True)
+        known = ", ".join(m.name for m in ENGINE_MUTANTS)
+        raise TargetError(f"unknown mutant {name!r} (known: {known})")
+    if ":" in spec:
+        return _user_engine(spec)
+    raise TargetError(
+        f"unknown engine {spec!r}: use blockstm, blockstm-threads, sequential, "
+        "mutant:NAME or pkg.module:Class"
+    )
+
+
+def _mutant_builder(
+    build: Callable[[int, Schedule], Engine],
+) -> Callable[[int, Schedule | None], Engine]:
+    return lambda workers, schedule: build(workers, schedule or Schedule())
+
+
+#: What `txlanes check` tests by default: every built-in parallel engine.
+DEFAULT_TARGETS = ("blockstm", "blockstm-threads")
