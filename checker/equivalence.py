@@ -36,13 +36,20 @@ class Divergence:
         if self.tx_index is not None:
             where += f", tx {self.tx_index}"
             if self.tx is not None:
-                where += f" {_describe(self.tx)}"
+                where += f" ({describe_tx(self.tx)})"
         key = key_to_str(self.key) if self.key is not None else ""
         if self.aspect == "read":
+            same = (
+                " (the same value, but another version: a stale read that happened to be "
+                "harmless here)"
+                if self.expected == self.observed
+                else ""
+            )
             return (
                 f"{where}: read {key} from {_writer(self.expected_writer)} in sequential "
                 f"execution, but from {_writer(self.observed_writer)} in the engine"
                 + _values(self.expected, self.observed)
+                + same
             )
         if self.aspect == "write":
             return f"{where}: wrote {key}" + _values(self.expected, self.observed)
@@ -51,10 +58,11 @@ class Divergence:
         return f"{where}: receipt" + _values(self.expected, self.observed)
 
 
-def _describe(tx: Tx) -> str:
+def describe_tx(tx: Tx) -> str:
+    """``erc20.transfer sender=1, token=2, ...`` — how reports name a transaction."""
     fields = tx_to_json(tx)
     kind = fields.pop("type")
-    return f"({kind} " + ", ".join(f"{k}={v}" for k, v in fields.items()) + ")"
+    return f"{kind} " + ", ".join(f"{k}={v}" for k, v in fields.items())
 
 
 def _writer(index: int | None) -> str:

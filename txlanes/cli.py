@@ -28,11 +28,8 @@ from txlanes.models.workload import WorkloadError, load_workload, state_to_json,
 from txlanes.reports import block_result_to_json, write_atomic, write_json
 from txlanes.summary import render, summarize
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-class UsageError(Exception):
-    """Bad input or configuration: reported in one line, exit code 2."""
+from . import cmd_check
+from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UsageError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0, help="random seed (0)")
     gen.add_argument("-o", "--output", type=Path, required=True, help="the file to write")
     gen.set_defaults(handler=_cmd_gen)
+
+    cmd_check.add_parsers(commands)
     return parser
 
 

@@ -1,0 +1,119 @@
+"""``txlanes check`` — the CI gate — and ``txlanes replay`` for the failures it saves."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from txlanes import __version__
+from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign
+from txlanes.checker.equivalence import describe_tx
+from txlanes.checker.replay import failure_to_json, load_failure, replay
+from txlanes.checker.targets import DEFAULT_TARGETS, TargetError, resolve
+from txlanes.reporters import (
+    TerminalReporter,
+    summary_table,
+    write_json_report,
+    write_junit,
+    write_markdown,
+)
+from txlanes.reports import write_json
+
+from .errors import EXIT_FAILED, EXIT_OK, UsageError
+
+
+def add_parsers(commands: Any) -> None:
+    check = commands.add_parser(
+        "check", help="property-test engines against sequential execution (the CI gate)"
+    )
+    check.add_argument(
+        "--engine",
+        action="append",
+        metavar="SPEC",
+        help="blockstm, blockstm-threads, sequential, mutant:NAME or pkg.module:Class "
+        f"(repeatable; default: {', '.join(DEFAULT_TARGETS)})",
+    )
+    check.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="ci",
+        help="example budget: ci (fast, default), dev, stress",
+    )
+    check.add_argument("--examples", type=int, help="examples per engine and contention profile")
+    check.add_argument("--seed", type=int, default=0, help="Hypothesis seed (0)")
+    check.add_argument(
+        "--contention",
+        action="append",
+        choices=[c.name for c in CONTENTION],
+        help="contention profiles to run (repeatable; default: all)",
+    )
+    check.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        help="directory for check.json, check.xml, check.md and failures/",
+    )
+    check.set_defaults(handler=cmd_check)
+
+    rep = commands.add_parser("replay", help="re-run a saved failure: FIXED or FAILED")
+    rep.add_argument("failure", type=Path, help="a failure file written by txlanes check")
+    rep.set_defaults(handler=cmd_replay)
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    if args.examples is not None and args.examples < 1:
+        raise UsageError(f"--examples must be >= 1, got {args.examples}")
+    try:
+        targets = [resolve(spec) for spec in (args.engine or DEFAULT_TARGETS)]
+    except TargetError as err:
+        raise UsageError(str(err)) from None
+    contentions = tuple(c for c in CONTENTION if not args.contention or c.name in args.contention)
+    campaign = Campaign(targets, PROFILES[args.profile], contentions, args.seed, args.examples)
+    with TerminalReporter(console) as terminal:
+        campaign.listeners.append(terminal)
+        outcomes = campaign.run()
+
+    failures_dir = args.reports / "failures"
+    replay_files: dict[int, Path] = {}
+    for i, outcome in enumerate(outcomes):
+        if outcome.failure is not None:
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{outcome.target}-{outcome.contention}")
+            replay_files[i] = write_json(
+                failures_dir / f"{name}.json", failure_to_json(outcome.failure)
+            )
+    meta = {"txlanes": __version__, "profile": args.profile, "seed": args.seed}
+    write_json_report(args.reports / "check.json", outcomes, replay_files, meta)
+    write_junit(args.reports / "check.xml", outcomes, replay_files)
+    write_markdown(args.reports / "check.md", outcomes, replay_files)
+
+    print(summary_table(outcomes))
+    for i, outcome in enumerate(outcomes):
+        if outcome.failure is not None:
+            f = outcome.failure
+            print(f"\nFAILED {f.target} · {f.contention} ({f.kind}, {f.txs} txs):\n  {f.message}")
+            print(f"  counterexample ({f.workers} workers):")
+            for b, block in enumerate(f.workload.blocks):
+                for t, tx in enumerate(block.txs):
+                    print(f"    block {b} tx {t}: {describe_tx(tx)}")
+            print(f"  replay: txlanes replay {replay_files[i]}")
+    failed = sum(o.failure is not None for o in outcomes)
+    print(f"\n{len(outcomes) - failed} held, {failed} failed; reports in {args.reports}/")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace, console: Console) -> int:
+    failure = load_failure(args.failure)
+    try:
+        problem = replay(failure)
+    except TargetError as err:
+        raise UsageError(str(err)) from None
+    if problem is None:
+        print(f"FIXED: {failure.target} now passes {args.failure}")
+        return EXIT_OK
+    kind, message = problem
+    print(f"FAILED ({kind}): {message}")
+    return EXIT_FAILED
