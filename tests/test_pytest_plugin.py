@@ -1,0 +1,73 @@
+"""The pytest plugin, driven through pytester as a user's test suite would use it."""
+
+from __future__ import annotations
+
+import pytest
+
+# txlanes is already imported in this process, so pytester's runs cannot assertion-rewrite it.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestAssertRewriteWarning")
+
+USER_TESTS = """
+from hypothesis import given, settings
+from txlanes.checker.strategies import workloads
+
+@settings(max_examples=25, derandomize=True, database=None, deadline=None)
+@given(workload=workloads(accounts=3, hot_fraction=0.5))
+def test_engine_matches_sequential(workload, txlanes_check):
+    txlanes_check(workload)
+"""
+
+
+def test_a_ten_line_user_test_passes_on_blockstm(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(USER_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*txlanes*", "*workloads checked against sequential*0 failed*"])
+
+
+def test_the_same_test_catches_a_mutant(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(USER_TESTS)
+    result = pytester.runpytest("--txlanes-engine", "mutant:skip-validation")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*mutant:skip-validation: divergence: block 0, tx *"])
+
+
+def test_campaign_fixture_catches_a_users_buggy_engine(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from txlanes.executor import SequentialEngine
+
+        class DropsLastWrite(SequentialEngine):
+            def execute(self, block, state):
+                result = super().execute(block, state)
+                if result.writes:
+                    result.writes.pop(next(reversed(result.writes)))
+                return result
+
+        @pytest.mark.txlanes(examples=20)
+        def test_campaign(txlanes_campaign):
+            txlanes_campaign(DropsLastWrite)
+
+        @pytest.mark.txlanes(examples=10)
+        def test_correct_engine(txlanes_campaign):
+            txlanes_campaign(SequentialEngine)
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*DropsLastWrite · contended: divergence with * txs*post-state*"])
+
+
+def test_unknown_engine_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(USER_TESTS)
+    result = pytester.runpytest("--txlanes-engine", "nope")
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*unknown engine 'nope'*"])
+
+
+def test_options_are_grouped_under_txlanes(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(
+        ["txlanes: check parallel execution engines:", "*--txlanes-engine*"]
+    )

@@ -1,0 +1,137 @@
+"""The txlanes pytest plugin: property-test an engine from a user's own test suite.
+
+Registered through the ``pytest11`` entry point, so installing txlanes is enough::
+
+    from hypothesis import given
+    from txlanes.checker.strategies import workloads
+
+    @given(workload=workloads(accounts=10, hot_fraction=0.3))
+    def test_my_engine_matches_sequential(workload, txlanes_check):
+        txlanes_check(workload)              # uses --txlanes-engine (default: blockstm)
+
+    def test_my_engine_campaign(txlanes_campaign):
+        txlanes_campaign(MyEngine)           # the whole default campaign, shrunk on failure
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign, run_example
+from txlanes.checker.targets import Target, TargetError, resolve
+from txlanes.executor.blockstm import Schedule
+from txlanes.executor.result import Engine
+from txlanes.models.workload import Workload
+
+
+@dataclass
+class _Stats:
+    workloads: int = 0
+    failures: int = 0
+    campaigns: int = 0
+
+
+_STATS = pytest.StashKey[_Stats]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("txlanes", "txlanes: check parallel execution engines")
+    group.addoption(
+        "--txlanes-engine",
+        default="blockstm",
+        help="engine spec for the txlanes fixtures: blockstm, blockstm-threads, "
+        "mutant:NAME or pkg.module:Class (default: blockstm)",
+    )
+    group.addoption("--txlanes-workers", type=int, default=4, help="workers per engine (4)")
+    group.addoption(
+        "--txlanes-profile",
+        default="ci",
+        choices=sorted(PROFILES),
+        help="campaign budget for txlanes_campaign (ci)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "txlanes(examples=N, profile=NAME): the budget of txlanes_campaign"
+    )
+    config.stash[_STATS] = _Stats()
+    try:  # a bad engine spec is a usage error before any test runs, not an error per test
+        resolve(config.getoption("txlanes_engine"))
+    except TargetError as err:
+        raise pytest.UsageError(str(err)) from None
+
+
+@pytest.fixture(scope="session")
+def txlanes_target(request: pytest.FixtureRequest) -> Target:
+    """The engine under test, from ``--txlanes-engine`` (session-scoped, so ``@given`` tests
+    may use it)."""
+    try:
+        return resolve(request.config.getoption("txlanes_engine"))
+    except TargetError as err:
+        raise pytest.UsageError(str(err)) from None
+
+
+@pytest.fixture(scope="session")
+def txlanes_check(request: pytest.FixtureRequest, txlanes_target: Target) -> Callable[..., None]:
+    """``txlanes_check(workload, schedule=None)``: fail with an explained counterexample if the
+    engine's result differs from sequential execution or breaks an invariant."""
+    stats = request.config.stash[_STATS]
+    workers = request.config.getoption("txlanes_workers")
+
+    def check(workload: Workload, schedule: Schedule | None = None) -> None:
+        stats.workloads += 1
+        problem = run_example(txlanes_target, workload, workers, schedule or Schedule(seed=0))
+        if problem is not None:
+            stats.failures += 1
+            kind, message = problem
+            pytest.fail(f"{txlanes_target.spec}: {kind}: {message}", pytrace=False)
+
+    return check
+
+
+@pytest.fixture
+def txlanes_campaign(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``txlanes_campaign(EngineClass_or_factory)``: the `txlanes check` campaign against a
+    user's engine. ``@pytest.mark.txlanes(examples=N, profile=NAME)`` sets its budget."""
+    stats = request.config.stash[_STATS]
+    marker = request.node.get_closest_marker("txlanes")
+    options = dict(marker.kwargs) if marker else {}
+    profile_name = options.pop("profile", request.config.getoption("txlanes_profile"))
+    examples = options.pop("examples", None)
+    if options or profile_name not in PROFILES:
+        raise pytest.UsageError(
+            f"@pytest.mark.txlanes takes examples= and profile= ({', '.join(PROFILES)}); "
+            f"got {marker.kwargs if marker else {}}"
+        )
+
+    def campaign(factory: Callable[[], Engine]) -> None:
+        name = getattr(factory, "__name__", repr(factory))
+        target = Target(name, lambda workers, schedule: factory(), False)
+        outcomes = Campaign([target], PROFILES[profile_name], CONTENTION, examples=examples).run()
+        stats.campaigns += 1
+        stats.workloads += sum(o.examples for o in outcomes)
+        failed = [o.failure for o in outcomes if o.failure is not None]
+        if failed:
+            stats.failures += len(failed)
+            f = failed[0]
+            pytest.fail(
+                f"{name} · {f.contention}: {f.kind} with {f.txs} txs: {f.message}",
+                pytrace=False,
+            )
+
+    return campaign
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    stats = terminalreporter.config.stash.get(_STATS, None)
+    if stats is None or not (stats.workloads or stats.campaigns):
+        return
+    terminalreporter.write_sep("-", "txlanes")
+    terminalreporter.write_line(
+        f"{stats.workloads} workloads checked against sequential execution "
+        f"({stats.campaigns} campaigns), {stats.failures} failed"
+    )
