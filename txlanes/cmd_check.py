@@ -12,7 +12,9 @@ from rich.console import Console
 from txlanes import __version__
 from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign
 from txlanes.checker.equivalence import describe_tx
+from txlanes.checker.history import load_history
 from txlanes.checker.replay import failure_to_json, load_failure, replay
+from txlanes.checker.serializability import find_anomaly
 from txlanes.checker.targets import DEFAULT_TARGETS, TargetError, resolve
 from txlanes.reporters import (
     TerminalReporter,
@@ -62,6 +64,12 @@ def add_parsers(commands: Any) -> None:
     rep = commands.add_parser("replay", help="re-run a saved failure: FIXED or FAILED")
     rep.add_argument("failure", type=Path, help="a failure file written by txlanes check")
     rep.set_defaults(handler=cmd_replay)
+
+    hist = commands.add_parser(
+        "history", help="check that a recorded history is serializable (docs/history-format.md)"
+    )
+    hist.add_argument("history", type=Path, help="a history JSON file")
+    hist.set_defaults(handler=cmd_history)
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
@@ -116,4 +124,14 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     kind, message = problem
     print(f"FAILED ({kind}): {message}")
+    return EXIT_FAILED
+
+
+def cmd_history(args: argparse.Namespace, console: Console) -> int:
+    history = load_history(args.history)
+    anomaly = find_anomaly(history)
+    if anomaly is None:
+        print(f"serializable: {len(history.txs)} transactions, no dependency cycle")
+        return EXIT_OK
+    print(anomaly.explain())
     return EXIT_FAILED
