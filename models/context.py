@@ -39,7 +39,13 @@ class BlockEnv:
     fee: int = 0
 
 
-class Context(Protocol):
+class Checks(Protocol):
+    """The part of a context pure formulas need: a way to revert."""
+
+    def require(self, condition: bool, reason: str) -> None: ...
+
+
+class Context(Checks, Protocol):
     """What a spec function may do. ``read`` of an absent key returns 0, as EVM storage does."""
 
     @property
@@ -49,6 +55,12 @@ class Context(Protocol):
 
     def write(self, key: Key, value: int) -> None: ...
 
-    def require(self, condition: bool, reason: str) -> None: ...
-
     def emit(self, event: Event) -> None: ...
+
+
+class Reverting:
+    """A context-free ``Checks``: lets the spec's pure formulas run on plain integers."""
+
+    def require(self, condition: bool, reason: str) -> None:
+        if not condition:
+            raise Revert(reason)

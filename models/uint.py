@@ -11,38 +11,38 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .context import Context
+from .context import Checks
 
 MAX_UINT256 = 2**256 - 1
 
 
-def add(ctx: Context, a: int, b: int) -> int:
+def add(ctx: Checks, a: int, b: int) -> int:
     """``a + b``, reverting on overflow."""
     c = a + b
     ctx.require(c <= MAX_UINT256, "arithmetic overflow")
     return c
 
 
-def sub(ctx: Context, a: int, b: int, reason: str = "arithmetic underflow") -> int:
+def sub(ctx: Checks, a: int, b: int, reason: str = "arithmetic underflow") -> int:
     """``a - b``, reverting with ``reason`` when ``b > a``."""
     ctx.require(a >= b, reason)
     return a - b
 
 
-def mul(ctx: Context, a: int, b: int) -> int:
+def mul(ctx: Checks, a: int, b: int) -> int:
     """``a * b``, reverting on overflow."""
     c = a * b
     ctx.require(c <= MAX_UINT256, "arithmetic overflow")
     return c
 
 
-def div(ctx: Context, a: int, b: int) -> int:
+def div(ctx: Checks, a: int, b: int) -> int:
     """Floor ``a // b``, reverting on division by zero (Solidity panics)."""
     ctx.require(b != 0, "division by zero")
     return a // b
 
 
-def mul_div(ctx: Context, a: int, b: int, d: int) -> int:
+def mul_div(ctx: Checks, a: int, b: int, d: int) -> int:
     """``a * b // d`` with the intermediate product checked, as ``a.mul(b).div(d)`` is."""
     return div(ctx, mul(ctx, a, b), d)
 
