@@ -5,7 +5,8 @@ arguments, validated eagerly with ``InvalidArgument``. The knobs are those of re
 how many accounts (Block-STM's contention sweep runs from 2 to 10,000), a hot account that a
 fraction of transactions touch (a fee recipient, a popular pool), Zipf skew over contracts, the
 mix of transaction types, and block size. Blocks are lists, so a failing block shrinks to the few
-transactions that matter; amounts shrink towards 0 and choices towards the first account.
+transactions that matter; amounts shrink towards 0 and choices towards the first option.
+Every workload starts from :class:`~txlanes.checker.world.World`'s genesis.
 """
 
 from __future__ import annotations
@@ -17,46 +18,13 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from txlanes.models import erc20, oracle
-from txlanes.models.context import BlockEnv, Key
-from txlanes.models.tx import TX_TYPES, Tx
+from txlanes.models import amm, derivatives, erc20, governance, lending, oracle, staking
+from txlanes.models.context import BlockEnv
+from txlanes.models.tx import Tx
 from txlanes.models.workload import Block, Workload
 
-#: Every account starts with this much of every token: small enough that reverts are common.
-BALANCE = 10**6
-FIRST_ACCOUNT = 1
-ADMIN = 900_000  # token and oracle admin
-FIRST_TOKEN = 1_000
-TOKENS = 3
-ASSETS = TOKENS  # oracle assets are the tokens
-
-
-@dataclass(frozen=True)
-class World:
-    """The genesis every generated workload starts from: who exists and what is deployed."""
-
-    accounts: int
-    hot_fraction: float
-    zipf: float
-
-    @property
-    def hot(self) -> int:
-        """The hot account: fee recipient, favourite counterparty."""
-        return FIRST_ACCOUNT
-
-    def genesis(self) -> dict[Key, int]:
-        state: dict[Key, int] = {(oracle.ADMIN,): ADMIN}
-        for t in range(TOKENS):
-            token = FIRST_TOKEN + t
-            state[(erc20.ADMIN, token)] = ADMIN
-            state[(erc20.SUPPLY, token)] = BALANCE * self.accounts
-            for a in range(self.accounts):
-                state[(erc20.BAL, token, FIRST_ACCOUNT + a)] = BALANCE
-            state[(oracle.PRICE, token)] = 10**18 * (t + 1)
-        return state
-
-
-Draw = Callable[[st.SearchStrategy[object]], object]
+from . import world as w
+from .world import World
 
 
 @dataclass(frozen=True)
@@ -66,7 +34,7 @@ class _Pick:
     world: World
 
     def account(self) -> st.SearchStrategy[int]:
-        return st.integers(0, self.world.accounts - 1).map(lambda i: FIRST_ACCOUNT + i)
+        return st.integers(0, self.world.accounts - 1).map(lambda i: w.FIRST_ACCOUNT + i)
 
     def counterparty(self) -> st.SearchStrategy[int]:
         """Usually a random account; the hot account with probability ``hot_fraction``."""
@@ -77,33 +45,45 @@ class _Pick:
             lambda t: self.world.hot if t[0] < hot * 1000 else t[1]
         )
 
-    def contract(self, count: int) -> st.SearchStrategy[int]:
+    def index(self, count: int) -> st.SearchStrategy[int]:
         """An index in range(count), Zipf-skewed: index 0 is the most popular."""
         s = self.world.zipf
         if s <= 0 or count == 1:
             return st.integers(0, count - 1)
         weights = [1 / (i + 1) ** s for i in range(count)]
-        total = sum(weights)
-        cumulative = [sum(weights[: i + 1]) / total for i in range(count)]
-        return st.integers(0, 9_999).map(
-            lambda u: next(i for i, c in enumerate(cumulative) if u < c * 10_000 or i == count - 1)
-        )
+        bounds = [sum(weights[: i + 1]) / sum(weights) * 10_000 for i in range(count)]
+        return st.integers(0, 9_999).map(lambda u: next(i for i, b in enumerate(bounds) if u < b))
 
     def token(self) -> st.SearchStrategy[int]:
-        return self.contract(TOKENS).map(lambda i: FIRST_TOKEN + i)
+        return self.index(len(w.TOKENS)).map(lambda i: w.TOKENS[i])
+
+    def pair(self) -> st.SearchStrategy[tuple[int, int, int]]:
+        """(pair, token in, token out), in either direction."""
+        pairs = list(w.PAIRS.items())
+        return st.tuples(self.index(len(pairs)), st.booleans()).map(
+            lambda t: (pairs[t[0]][0], *(pairs[t[0]][1][::-1] if t[1] else pairs[t[0]][1]))
+        )
+
+    def market(self) -> st.SearchStrategy[int]:
+        return self.index(len(w.MARKETS))
 
     @staticmethod
     def amount() -> st.SearchStrategy[int]:
         """Amounts around the balances, where reverts flip: 0, small, near and above balance."""
         return st.one_of(
-            st.integers(0, BALANCE // 2),
-            st.sampled_from([BALANCE - 1, BALANCE, BALANCE + 1, 2 * BALANCE]),
+            st.integers(0, w.BALANCE // 2),
+            st.sampled_from([w.BALANCE - 1, w.BALANCE, w.BALANCE + 1, 2 * w.BALANCE]),
         )
 
 
 TxStrategy = Callable[[_Pick], st.SearchStrategy[Tx]]
 
-#: kind → how to generate one transaction of that kind in a world.
+
+def _pair_tx(build: Callable[[int, tuple[int, int, int], int], Tx]) -> TxStrategy:
+    return lambda p: st.builds(build, p.account(), p.pair(), p.amount())
+
+
+#: kind → how to generate one transaction of that kind in the world.
 GENERATORS: dict[str, TxStrategy] = {
     "erc20.transfer": lambda p: st.builds(
         erc20.Transfer, p.account(), p.token(), p.counterparty(), p.amount()
@@ -115,16 +95,160 @@ GENERATORS: dict[str, TxStrategy] = {
         erc20.TransferFrom, p.account(), p.token(), p.account(), p.counterparty(), p.amount()
     ),
     "erc20.mint": lambda p: st.builds(
-        erc20.Mint, st.just(ADMIN), p.token(), p.counterparty(), p.amount()
+        erc20.Mint, st.just(w.ADMIN), p.token(), p.counterparty(), p.amount()
     ),
     "erc20.burn": lambda p: st.builds(
-        erc20.Burn, st.just(ADMIN), p.token(), p.account(), p.amount()
+        erc20.Burn, st.just(w.ADMIN), p.token(), p.account(), p.amount()
     ),
     "oracle.set_price": lambda p: st.builds(
-        oracle.SetPrice,
-        st.just(ADMIN),
-        p.contract(ASSETS).map(lambda i: FIRST_TOKEN + i),
-        st.integers(1, 10).map(lambda k: k * 10**17),
+        lambda token, k: oracle.SetPrice(w.ADMIN, token, w.PRICES[token] * k // 4),
+        p.token(),
+        st.integers(1, 8),
+    ),
+    "amm.create_pair": lambda p: st.builds(
+        amm.CreatePair,
+        p.account(),
+        st.sampled_from([*w.TOKENS, w.REWARD_TOKEN]),
+        st.sampled_from([*w.TOKENS, w.REWARD_TOKEN]),
+        st.sampled_from([2_002, 2_003, 2_000]),
+    ),
+    "amm.add_liquidity": lambda p: st.builds(
+        lambda who, pair, a, b: amm.AddLiquidity(who, pair[1], pair[2], a, b, 0, 0, who),
+        p.account(),
+        p.pair(),
+        p.amount(),
+        p.amount(),
+    ),
+    "amm.remove_liquidity": _pair_tx(
+        lambda who, pair, x: amm.RemoveLiquidity(who, pair[1], pair[2], x // 4, 0, 0, who)
+    ),
+    "amm.swap_exact_in": lambda p: st.builds(
+        lambda who, pair, x, to: amm.SwapExactIn(who, pair[1], pair[2], x, 0, to),
+        p.account(),
+        p.pair(),
+        p.amount(),
+        p.counterparty(),
+    ),
+    "amm.swap_exact_out": lambda p: st.builds(
+        lambda who, pair, x, to: amm.SwapExactOut(who, pair[1], pair[2], x // 4, 2**128, to),
+        p.account(),
+        p.pair(),
+        p.amount(),
+        p.counterparty(),
+    ),
+    "amm.pair_swap": lambda p: st.builds(
+        lambda who, pair, x, y: amm.PairSwap(who, pair[0], x, 0, 0, y // 2, who),
+        p.account(),
+        p.pair(),
+        p.amount(),
+        p.amount(),
+    ),
+    "amm.sync": lambda p: st.builds(amm.Sync, p.account(), p.pair().map(lambda t: t[0])),
+    "lend.enter_market": lambda p: st.builds(lending.EnterMarket, p.account(), p.market()),
+    "lend.exit_market": lambda p: st.builds(lending.ExitMarket, p.account(), p.market()),
+    "lend.supply": lambda p: st.builds(lending.Supply, p.account(), p.market(), p.amount()),
+    "lend.redeem": lambda p: st.builds(
+        lending.Redeem, p.account(), p.market(), p.amount().map(lambda x: x * 50)
+    ),
+    "lend.borrow": lambda p: st.builds(lending.Borrow, p.account(), p.market(), p.amount()),
+    "lend.repay": lambda p: st.builds(
+        lending.RepayBorrow, p.account(), p.market(), p.counterparty(), p.amount()
+    ),
+    "lend.liquidate": lambda p: st.builds(
+        lending.Liquidate,
+        p.account(),
+        p.market(),
+        p.counterparty(),
+        p.amount().map(lambda x: x // 4),
+        p.market(),
+    ),
+    "stake.deposit": lambda p: st.builds(
+        staking.Deposit, p.account(), st.just(w.CHEF), p.index(2), p.amount()
+    ),
+    "stake.withdraw": lambda p: st.builds(
+        staking.Withdraw, p.account(), st.just(w.CHEF), p.index(2), p.amount()
+    ),
+    "stake.harvest": lambda p: st.builds(staking.Harvest, p.account(), st.just(w.CHEF), p.index(2)),
+    "stake.emergency_withdraw": lambda p: st.builds(
+        staking.EmergencyWithdraw, p.account(), st.just(w.CHEF), p.index(2)
+    ),
+    "stake.update_pool": lambda p: st.builds(
+        staking.UpdatePool, p.account(), st.just(w.CHEF), p.index(2)
+    ),
+    "perp.increase": lambda p: st.builds(
+        lambda who, long, c, k: derivatives.IncreasePosition(who, w.PERP_MARKET, long, c, c * k),
+        p.account(),
+        st.booleans(),
+        p.amount().map(lambda x: x // 10),
+        st.integers(0, 25),
+    ),
+    "perp.decrease": lambda p: st.builds(
+        derivatives.DecreasePosition,
+        p.account(),
+        st.just(w.PERP_MARKET),
+        st.booleans(),
+        p.amount(),
+    ),
+    "perp.liquidate": lambda p: st.builds(
+        derivatives.LiquidatePosition,
+        p.account(),
+        st.just(w.PERP_MARKET),
+        p.counterparty(),
+        st.booleans(),
+    ),
+    "opt.write": lambda p: st.builds(
+        lambda who, option, call, k, expiry, x: derivatives.WriteOption(
+            who,
+            w.OPTION_BOOK,
+            option,
+            w.PERP_ASSET,
+            call,
+            w.PRICES[w.PERP_ASSET] * k // 4,
+            expiry,
+            10**18,
+            x // 100,
+            x // 10,
+        ),
+        p.account(),
+        st.integers(3, 5),
+        st.booleans(),
+        st.integers(1, 8),
+        st.integers(0, 60),
+        p.amount(),
+    ),
+    "opt.buy": lambda p: st.builds(
+        derivatives.BuyOption, p.account(), st.just(w.OPTION_BOOK), st.integers(1, 5)
+    ),
+    "opt.settle": lambda p: st.builds(
+        derivatives.SettleOption, p.account(), st.just(w.OPTION_BOOK), st.integers(1, 5)
+    ),
+    "gov.deposit": lambda p: st.builds(
+        governance.DepositVotes, p.account(), st.just(w.GOVERNOR), p.amount()
+    ),
+    "gov.withdraw": lambda p: st.builds(
+        governance.WithdrawVotes, p.account(), st.just(w.GOVERNOR), p.amount()
+    ),
+    "gov.propose": lambda p: st.builds(
+        lambda who, proposal, to, x: governance.Propose(
+            who, w.GOVERNOR, proposal, w.TREASURY_TOKEN, to, x
+        ),
+        p.account(),
+        st.integers(3, 4),
+        p.counterparty(),
+        p.amount(),
+    ),
+    "gov.cast_vote": lambda p: st.builds(
+        governance.CastVote,
+        p.account(),
+        st.just(w.GOVERNOR),
+        st.integers(1, 4),
+        st.integers(0, 3),
+    ),
+    "gov.execute": lambda p: st.builds(
+        governance.Execute, p.account(), st.just(w.GOVERNOR), st.integers(1, 5)
+    ),
+    "gov.cancel": lambda p: st.builds(
+        governance.Cancel, p.account(), st.just(w.GOVERNOR), st.integers(1, 5)
     ),
 }
 
@@ -158,6 +282,14 @@ def _weights(mix: Mapping[str, int] | Sequence[str] | None) -> list[str]:
     return kinds
 
 
+def _world(accounts: int, hot_fraction: float, zipf: float) -> World:
+    return World(
+        _check_int("accounts", accounts, 2, 10_000),
+        _check_fraction("hot_fraction", hot_fraction),
+        _check_fraction("zipf", zipf, 4.0),
+    )
+
+
 def transactions(
     *,
     accounts: int = 8,
@@ -165,15 +297,10 @@ def transactions(
     zipf: float = 0.0,
     mix: Mapping[str, int] | Sequence[str] | None = None,
 ) -> st.SearchStrategy[Tx]:
-    """One transaction of the mix, in the world these knobs describe."""
-    world = World(
-        _check_int("accounts", accounts, 2, 10_000),
-        _check_fraction("hot_fraction", hot_fraction),
-        _check_fraction("zipf", zipf, 4.0),
-    )
+    """One transaction of the mix (default: every type, equally), in the world of these knobs."""
+    pick = _Pick(_world(accounts, hot_fraction, zipf))
     kinds = _weights(mix)
-    pick = _Pick(world)
-    by_kind = {kind: GENERATORS[kind](pick) for kind in set(kinds)}
+    by_kind = {kind: GENERATORS[kind](pick) for kind in dict.fromkeys(kinds)}
     return st.sampled_from(kinds).flatmap(lambda kind: by_kind[kind])
 
 
@@ -187,7 +314,7 @@ def workloads(
     mix: Mapping[str, int] | Sequence[str] | None = None,
     fee: int = 0,
 ) -> st.SearchStrategy[Workload]:
-    """Workloads: the standard genesis for these knobs, then ``blocks`` generated blocks.
+    """Workloads: the world's genesis for these knobs, then ``blocks`` generated blocks.
 
     ``fee`` > 0 makes every transaction first pay ``fee`` of the first token to the hot account.
     """
@@ -195,22 +322,18 @@ def workloads(
     _check_int("block_size (min)", low, 0, 100_000)
     _check_int("block_size (max)", high, low, 100_000)
     _check_int("blocks", blocks, 1, 1_000)
-    _check_int("fee", fee, 0, BALANCE)
+    _check_int("fee", fee, 0, w.BALANCE)
+    world = _world(accounts, hot_fraction, zipf)
     tx = transactions(accounts=accounts, hot_fraction=hot_fraction, zipf=zipf, mix=mix)
-    world = World(accounts, hot_fraction, zipf)
-    fees = {"fee_recipient": world.hot, "fee_token": FIRST_TOKEN, "fee": fee} if fee else {}
+    fees = {"fee_recipient": world.hot, "fee_token": w.TOKENS[0], "fee": fee} if fee else {}
+    genesis = world.genesis()
     one_block = st.lists(tx, min_size=low, max_size=high)
     return st.lists(one_block, min_size=blocks, max_size=blocks).map(
         lambda txs: Workload(
-            world.genesis(),
+            dict(genesis),
             [
-                Block(tuple(b), BlockEnv(number=i + 1, timestamp=12 * (i + 1), **fees))
+                Block(tuple(b), BlockEnv(number=i + 2, timestamp=12 * (i + 1), **fees))
                 for i, b in enumerate(txs)
             ],
         )
     )
-
-
-def known_kinds() -> list[str]:
-    """Transaction kinds the strategies can generate (every registered kind, once complete)."""
-    return sorted(k for k in TX_TYPES if k in GENERATORS)

@@ -17,11 +17,11 @@ from pathlib import Path
 from rich.console import Console
 
 from txlanes import __version__
+from txlanes.checker.demo import demo_workload
 from txlanes.executor.blockstm import DeterministicRuntime, Schedule
 from txlanes.executor.blockstm.runtime import schedule_from_json, schedule_to_json
 from txlanes.executor.result import Engine
 from txlanes.executor.run import ENGINES, EngineOptions, make_engine, run_workload
-from txlanes.models.demo import demo_workload
 from txlanes.models.generate import transfers
 from txlanes.models.tx import UnknownTransaction
 from txlanes.models.workload import WorkloadError, load_workload, state_to_json, workload_to_text
