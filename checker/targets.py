@@ -17,7 +17,7 @@ from txlanes.executor.blockstm import BlockSTMEngine, Schedule
 from txlanes.executor.result import Engine
 from txlanes.executor.sequential import SequentialEngine
 
-from .mutants import ENGINE_MUTANTS
+from .mutants import ENGINE_MUTANTS, HARD_MUTANTS
 
 
 class TargetError(ValueError):
@@ -66,7 +66,7 @@ def resolve(spec: str) -> Target:
         return Target(spec, lambda *_: SequentialEngine(), False)
     if spec.startswith("mutant:"):
         name = spec.removeprefix("mutant:")
-        for mutant in ENGINE_MUTANTS:
+        for mutant in (*ENGINE_MUTANTS, *HARD_MUTANTS):
             if mutant.name == name:
                 return Target(spec, _mutant_builder(mutant.build), True)
         known = ", ".join(m.name for m in ENGINE_MUTANTS)

@@ -317,7 +317,7 @@ def apply_remove_liquidity(tx: RemoveLiquidity, ctx: Context) -> None:
     ctx.require(amount_b >= tx.amount_b_min, "UniswapV2Router: INSUFFICIENT_B_AMOUNT")
 
 
-def _route(ctx: Context, token_in: int, token_out: int) -> tuple[int, int, int, bool]:
+def route(ctx: Context, token_in: int, token_out: int) -> tuple[int, int, int, bool]:
     """(pair, reserve_in, reserve_out, token_in_is_token0) for a single-hop swap."""
     pair, token0, _ = pair_for(ctx, token_in, token_out)
     reserve0, reserve1 = ctx.read((RESERVE0, pair)), ctx.read((RESERVE1, pair))
@@ -327,7 +327,7 @@ def _route(ctx: Context, token_in: int, token_out: int) -> tuple[int, int, int, 
     return pair, reserve1, reserve0, False
 
 
-def _swap_out(ctx: Context, pair: int, zero_for_one: bool, amount_out: int, to: int) -> None:
+def swap_out(ctx: Context, pair: int, zero_for_one: bool, amount_out: int, to: int) -> None:
     if zero_for_one:
         pair_swap(ctx, pair, 0, amount_out, to)
     else:
@@ -336,20 +336,20 @@ def _swap_out(ctx: Context, pair: int, zero_for_one: bool, amount_out: int, to: 
 
 @spec(SwapExactIn)
 def apply_swap_exact_in(tx: SwapExactIn, ctx: Context) -> None:
-    pair, reserve_in, reserve_out, zero_for_one = _route(ctx, tx.token_in, tx.token_out)
+    pair, reserve_in, reserve_out, zero_for_one = route(ctx, tx.token_in, tx.token_out)
     amount_out = amount_out_in(ctx, tx.amount_in, reserve_in, reserve_out)
     ctx.require(amount_out >= tx.amount_out_min, "UniswapV2Router: INSUFFICIENT_OUTPUT_AMOUNT")
     erc20.move(ctx, tx.token_in, tx.sender, pair, tx.amount_in)
-    _swap_out(ctx, pair, zero_for_one, amount_out, tx.to)
+    swap_out(ctx, pair, zero_for_one, amount_out, tx.to)
 
 
 @spec(SwapExactOut)
 def apply_swap_exact_out(tx: SwapExactOut, ctx: Context) -> None:
-    pair, reserve_in, reserve_out, zero_for_one = _route(ctx, tx.token_in, tx.token_out)
+    pair, reserve_in, reserve_out, zero_for_one = route(ctx, tx.token_in, tx.token_out)
     amount_in = amount_in_in(ctx, tx.amount_out, reserve_in, reserve_out)
     ctx.require(amount_in <= tx.amount_in_max, "UniswapV2Router: EXCESSIVE_INPUT_AMOUNT")
     erc20.move(ctx, tx.token_in, tx.sender, pair, amount_in)
-    _swap_out(ctx, pair, zero_for_one, tx.amount_out, tx.to)
+    swap_out(ctx, pair, zero_for_one, tx.amount_out, tx.to)
 
 
 @spec(PairSwap)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from txlanes.checker.campaign import CONTENTION
 from txlanes.cli import main
 
 
@@ -17,14 +18,13 @@ def test_check_passes_on_blockstm_and_writes_reports(
     code = main(["check", "--examples", "10", "--reports", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
-    assert "6 held, 0 failed" in out
+    checks = {(e, c.name) for e in ("blockstm", "blockstm-threads") for c in CONTENTION}
+    assert f"{len(checks)} held, 0 failed" in out
     report = json.loads((tmp_path / "check.json").read_text())
-    assert {(r["engine"], r["contention"]) for r in report["results"]} == {
-        (e, c) for e in ("blockstm", "blockstm-threads") for c in ("contended", "hot-key", "low")
-    }
+    assert {(r["engine"], r["contention"]) for r in report["results"]} == checks
     assert all(r["held"] for r in report["results"])
     suite = ET.parse(tmp_path / "check.xml").getroot()
-    assert (suite.get("tests"), suite.get("failures")) == ("6", "0")
+    assert (suite.get("tests"), suite.get("failures")) == (str(len(checks)), "0")
     assert "| blockstm " in (tmp_path / "check.md").read_text()
 
 

@@ -56,7 +56,7 @@ def test_campaign_fixture_catches_a_users_buggy_engine(pytester: pytest.Pytester
     )
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*DropsLastWrite · contended: divergence with * txs*post-state*"])
+    result.stdout.fnmatch_lines(["*DropsLastWrite · payments: divergence with 1 txs*post-state*"])
 
 
 def test_unknown_engine_is_a_usage_error(pytester: pytest.Pytester) -> None:

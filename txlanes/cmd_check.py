@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from tabulate import tabulate
 
 from txlanes import __version__
 from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign
 from txlanes.checker.equivalence import describe_tx
 from txlanes.checker.history import load_history
+from txlanes.checker.kill import kill
+from txlanes.checker.mutants import ENGINE_MUTANTS
 from txlanes.checker.replay import failure_to_json, load_failure, replay
 from txlanes.checker.serializability import find_anomaly
 from txlanes.checker.targets import DEFAULT_TARGETS, TargetError, resolve
@@ -23,7 +26,7 @@ from txlanes.reporters import (
     write_junit,
     write_markdown,
 )
-from txlanes.reports import write_json
+from txlanes.reports import write_atomic, write_json
 
 from .errors import EXIT_FAILED, EXIT_OK, UsageError
 
@@ -64,6 +67,19 @@ def add_parsers(commands: Any) -> None:
     rep = commands.add_parser("replay", help="re-run a saved failure: FIXED or FAILED")
     rep.add_argument("failure", type=Path, help="a failure file written by txlanes check")
     rep.set_defaults(handler=cmd_replay)
+
+    mut = commands.add_parser(
+        "mutants", help="run the catalogue of seeded engine bugs: does the check kill each one?"
+    )
+    mut.add_argument("--profile", choices=sorted(PROFILES), default="ci", help="budget (ci)")
+    mut.add_argument("--seed", type=int, default=0, help="Hypothesis seed (0)")
+    mut.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        help="directory for mutants.md and mutants.json",
+    )
+    mut.set_defaults(handler=cmd_mutants)
 
     hist = commands.add_parser(
         "history", help="check that a recorded history is serializable (docs/history-format.md)"
@@ -135,3 +151,45 @@ def cmd_history(args: argparse.Namespace, console: Console) -> int:
         return EXIT_OK
     print(anomaly.explain())
     return EXIT_FAILED
+
+
+def cmd_mutants(args: argparse.Namespace, console: Console) -> int:
+    kills = []
+    with console.status("") as status:
+        for i, mutant in enumerate(ENGINE_MUTANTS, 1):
+            status.update(f"mutant {i}/{len(ENGINE_MUTANTS)}: {mutant.name}")
+            kills.append(kill(mutant, PROFILES[args.profile], args.seed))
+    rows = [
+        [
+            k.mutant,
+            f"killed ({k.contention})" if k.killed else "SURVIVED",
+            "" if k.seconds_to_kill is None else f"{k.seconds_to_kill:.2f}",
+            f"{k.seconds:.1f}",
+            "" if k.txs is None else k.txs,
+        ]
+        for k in kills
+    ]
+    headers = ["mutant", "result", "seconds to kill", "seconds (with shrinking)", "txs"]
+    table = tabulate(rows, headers=headers, tablefmt="github")
+    killed = sum(k.killed for k in kills)
+    times = sorted(k.seconds_to_kill for k in kills if k.seconds_to_kill is not None)
+    median = times[len(times) // 2] if times else float("nan")
+    sizes = [k.txs for k in kills if k.txs is not None]
+    summary = (
+        f"{killed}/{len(kills)} killed; median time to kill {median:.2f} s; "
+        f"largest counterexample {max(sizes, default=0)} txs "
+        f"(profile {args.profile}, seed {args.seed})"
+    )
+    print(table)
+    print(f"\n{summary}")
+    write_atomic(
+        args.reports / "mutants.md",
+        f"# Mutant kill report\n\n{table}\n\n{summary}\n\n"
+        + "\n".join(f"- `{k.mutant}`: {k.bug}. {k.message}" for k in kills)
+        + "\n",
+    )
+    write_json(
+        args.reports / "mutants.json",
+        {"profile": args.profile, "seed": args.seed, "kills": [k.__dict__ for k in kills]},
+    )
+    return EXIT_OK if killed == len(kills) else EXIT_FAILED

@@ -9,7 +9,7 @@ checker holds it to.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from txlanes.executor.result import PRE_STATE, BlockResult, Receipt, TxTrace
@@ -105,6 +105,7 @@ class _BlockRun:
     mv: MVMemory
     scheduler: Scheduler
     outcomes: list[_Outcome | None]
+    idle: Callable[[], None]
     stats: list[_Stats] = field(default_factory=list)
 
     def worker(self, stats: _Stats) -> None:
@@ -118,6 +119,8 @@ class _BlockRun:
                 task = self.needs_reexecution(task[1], task[2], stats)
             if task is None:
                 task = scheduler.next_task()
+                if task is None:
+                    self.idle()
 
     def try_execute(self, txn_idx: int, incarnation: int, stats: _Stats) -> Task | None:
         while True:
@@ -179,6 +182,7 @@ class BlockSTMEngine:
             self.memory_type(size, rt.point, rt.lock()),
             self.scheduler_type(size, rt.point, rt.lock),
             [None] * size,
+            rt.idle,
             [_Stats() for _ in range(rt.workers)],
         )
         if size:

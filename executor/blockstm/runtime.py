@@ -41,6 +41,8 @@ class Runtime(Protocol):
 
     def point(self) -> None: ...
 
+    def idle(self) -> None: ...
+
     def lock(self) -> AbstractContextManager[object]: ...
 
 
@@ -61,6 +63,8 @@ class ThreadRuntime:
     def point(self) -> None:
         if self._stop:
             raise _Abandoned
+
+    idle = point  # a worker with nothing to do simply polls again
 
     def run(self, workers: Sequence[Worker]) -> None:
         self._stop = False
@@ -98,29 +102,65 @@ class Schedule:
     ``stickiness`` is the chance that the seeded stream lets the same worker move again: high
     values give coarse interleavings (one worker races through a whole re-execution while
     another is stalled mid-validation), which is where many concurrency bugs hide.
+    ``pct_depth`` > 0 instead follows PCT (Burckhardt et al., ASPLOS'10): workers get random
+    priorities, the highest-priority worker moves, and at ``pct_depth - 1`` random steps the
+    running worker drops to the lowest priority — as does a worker with nothing to do. PCT finds
+    a bug that needs ``d`` ordering constraints with probability at least 1/(n·k^(d-1)).
     """
 
     choices: list[int] = field(default_factory=list)
     seed: int | None = None
     stickiness: float = 0.0
+    pct_depth: int = 0
+    pct_horizon: int = 3_000
 
-    def chooser(self) -> Callable[[int, int], int]:
-        rng = random.Random(self.seed) if self.seed is not None else None
-        explicit = self.choices
-        stickiness = self.stickiness
-        last = 0
+    def chooser(self) -> Chooser:
+        return Chooser(self)
 
-        def choose(step: int, runnable: int) -> int:
-            nonlocal last
-            if step < len(explicit):
-                last = explicit[step] % runnable
-            elif rng is None:
-                last = step % runnable
-            elif not (stickiness and rng.random() < stickiness and last < runnable):
-                last = rng.randrange(runnable)
-            return last
 
-        return choose
+class Chooser:
+    """The stateful side of a :class:`Schedule`: picks a worker at each step."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.explicit = schedule.choices
+        self.rng = random.Random(schedule.seed) if schedule.seed is not None else None
+        self.stickiness = schedule.stickiness
+        self.last = 0
+        self.priority: dict[int, float] = {}
+        self.change_points: set[int] = set()
+        if schedule.pct_depth > 0:
+            pct_rng = random.Random(schedule.seed)
+            self.change_points = {
+                pct_rng.randrange(schedule.pct_horizon) for _ in range(schedule.pct_depth - 1)
+            }
+            self.pct_rng: random.Random | None = pct_rng
+        else:
+            self.pct_rng = None
+        self._lowest = 0.0
+
+    def demote(self, worker: int) -> None:
+        """PCT: ``worker`` drops below every other (at a change point, or when idle)."""
+        self._lowest -= 1
+        self.priority[worker] = self._lowest
+
+    def choose(self, step: int, runnable: list[int]) -> int:
+        if step < len(self.explicit):
+            self.last = self.explicit[step] % len(runnable)
+        elif self.pct_rng is not None:
+            for worker in runnable:
+                if worker not in self.priority:
+                    self.priority[worker] = self.pct_rng.random() + 1
+            if step in self.change_points:
+                self.demote(runnable[self.last % len(runnable)])
+            best = max(runnable, key=lambda wkr: self.priority[wkr])
+            self.last = runnable.index(best)
+        elif self.rng is None:
+            self.last = step % len(runnable)
+        elif not (
+            self.stickiness and self.rng.random() < self.stickiness and self.last < len(runnable)
+        ):
+            self.last = self.rng.randrange(len(runnable))
+        return self.last
 
 
 SCHEDULE_FORMAT = "txlanes-schedule"
@@ -134,6 +174,7 @@ def schedule_to_json(schedule: Schedule, workers: int) -> dict[str, object]:
         "choices": list(schedule.choices),
         "seed": schedule.seed,
         "stickiness": schedule.stickiness,
+        "pct_depth": schedule.pct_depth,
     }
 
 
@@ -157,7 +198,10 @@ def schedule_from_json(obj: object) -> tuple[Schedule, int]:
         raise ValueError(f"stickiness: must be a number in [0, 1), got {stickiness!r}")
     if not 0 <= stickiness < 1:
         raise ValueError(f"stickiness: must be a number in [0, 1), got {stickiness!r}")
-    return Schedule(list(choices), seed, float(stickiness)), workers
+    depth = obj.get("pct_depth", 0)
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"pct_depth: must be an integer >= 0, got {depth!r}")
+    return Schedule(list(choices), seed, float(stickiness), depth), workers
 
 
 _NO_LOCK = contextlib.nullcontext()
@@ -180,7 +224,7 @@ class DeterministicRuntime:
         self.schedule = schedule or Schedule()
         self.max_steps = max_steps
         self.taken: list[int] = []
-        self._choose = self.schedule.chooser()
+        self._chooser = self.schedule.chooser()
         self._cond = threading.Condition()
         self._local = threading.local()
         self._turn: int | None = None
@@ -188,6 +232,11 @@ class DeterministicRuntime:
 
     def lock(self) -> AbstractContextManager[object]:
         return _NO_LOCK
+
+    def idle(self) -> None:
+        """A worker found nothing to do: under PCT it yields its priority, then it waits."""
+        self._chooser.demote(self._local.id)
+        self.point()
 
     def point(self) -> None:
         me: int = self._local.id
@@ -244,7 +293,7 @@ class DeterministicRuntime:
                             f"no termination after {self.max_steps} scheduling steps",
                             self.taken,
                         )
-                    choice = self._choose(step, len(runnable))
+                    choice = self._chooser.choose(step, runnable)
                     self.taken.append(choice)
                     self._turn = runnable[choice]
                     cond.notify_all()
