@@ -5,16 +5,22 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: check test stress lint typecheck format install clean
+.PHONY: check test stress mutants lint typecheck format install clean
 
-check: $(STAMP)  ## the main job: run the demo workload through every engine
+check: $(STAMP)  ## the main job: the demo through every engine, then the CI gate
 	$(BIN)/txlanes run examples/demo.json --engine sequential
+	$(BIN)/txlanes run examples/demo.json --engine blockstm --workers 4
+	$(BIN)/txlanes run examples/demo.json --engine blockstm --workers 4 --schedule-seed 1
+	$(BIN)/txlanes check
 
 test: lint typecheck  ## the test suite (deterministic Hypothesis profile "ci")
 	$(BIN)/python -m pytest
 
 stress: $(STAMP)  ## long randomized property runs
 	HYPOTHESIS_PROFILE=stress $(BIN)/python -m pytest
+
+mutants: $(STAMP)  ## the seeded-bug catalogue against the default check budget
+	$(BIN)/txlanes mutants
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
