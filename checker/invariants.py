@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from txlanes.executor.result import BlockResult
-from txlanes.models import erc20
+from txlanes.models import amm, erc20, lending, staking
 from txlanes.models.context import Key
 from txlanes.models.uint import MAX_UINT256
 from txlanes.models.workload import key_to_str
@@ -66,13 +66,46 @@ def reverts_change_nothing(pre: State, post: State, result: BlockResult) -> Viol
     return None
 
 
+def lp_share_value_never_drops(pre: State, post: State, result: BlockResult) -> Violation | None:
+    """Per Uniswap pair, reserve0*reserve1 per LP share squared never decreases: swaps grow K,
+    and minting and burning round in the pool's favour. (With no burns, K itself never drops.)"""
+    for key, supply_after in post.items():
+        if key[0] != erc20.SUPPLY or (amm.TOKEN0, key[1]) not in post:
+            continue
+        pair = key[1]
+        supply_before = pre.get(key, 0)
+        if not supply_before or not supply_after:
+            continue
+        k_before = pre.get((amm.RESERVE0, pair), 0) * pre.get((amm.RESERVE1, pair), 0)
+        k_after = post.get((amm.RESERVE0, pair), 0) * post.get((amm.RESERVE1, pair), 0)
+        if k_after * supply_before**2 < k_before * supply_after**2:
+            return Violation(
+                "amm-share-value",
+                f"pair {pair}: reserve product per LP share fell "
+                f"(K {k_before} → {k_after}, LP supply {supply_before} → {supply_after})",
+            )
+    return None
+
+
+def indices_monotone(pre: State, post: State, result: BlockResult) -> Violation | None:
+    """Lending borrow indices and MasterChef's accRewardPerShare only grow."""
+    for key, before in pre.items():
+        if key[0] in (lending.BORROW_INDEX, staking.ACC_PER_SHARE) and post.get(key, 0) < before:
+            return Violation(
+                "indices-monotone", f"{key_to_str(key)} fell from {before} to {post.get(key, 0)}"
+            )
+    return None
+
+
 Invariant = Callable[[State, State, BlockResult], Violation | None]
 
-#: Every invariant, by name. Protocol-specific ones are added by the protocol modules' checks.
+#: Every invariant, by name.
 INVARIANTS: dict[str, Invariant] = {
     "supply-conservation": supply_conserved,
     "uint256-range": values_in_range,
     "revert-changes-nothing": reverts_change_nothing,
+    "amm-share-value": lp_share_value_never_drops,
+    "indices-monotone": indices_monotone,
 }
 
 

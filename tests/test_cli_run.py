@@ -79,3 +79,17 @@ def test_failed_run_leaves_previous_report_intact(tmp_path: Path) -> None:
     out.write_text("previous")
     assert main(["run", str(tmp_path / "missing.json"), "--output", str(out)]) == 2
     assert out.read_text() == "previous"
+
+
+def test_a_deterministic_run_replays_from_its_result_file(tmp_path: Path) -> None:
+    demo = Path(__file__).resolve().parent.parent / "examples" / "demo.json"
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    args = ["run", str(demo), "--engine", "blockstm", "--workers", "3"]
+    assert main([*args, "--schedule-seed", "5", "--output", str(first)]) == 0
+    assert main([*args, "--schedule", str(first), "--output", str(second)]) == 0
+    a, b = json.loads(first.read_text()), json.loads(second.read_text())
+    assert a["blocks"] == b["blocks"] and a["state"] == b["state"]
+    assert a["schedule"]["choices"] == b["schedule"]["choices"]
+    sequential = tmp_path / "seq.json"
+    assert main(["run", str(demo), "--output", str(sequential)]) == 0
+    assert main([*args, "--schedule", str(sequential)]) == 2  # it recorded no schedule

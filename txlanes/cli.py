@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         "--schedule-seed", type=int, help="blockstm: deterministic runtime, seeded schedule"
     )
     sched.add_argument(
-        "--schedule", type=Path, help="blockstm: deterministic runtime, schedule file to replay"
+        "--schedule",
+        type=Path,
+        help="blockstm: replay a schedule file, or the schedule a run result recorded",
     )
     run.add_argument(
         "--output",
@@ -96,7 +98,12 @@ def _engine_options(args: argparse.Namespace) -> EngineOptions:
         schedule = Schedule(seed=args.schedule_seed)
     elif args.schedule is not None:
         try:
-            schedule, workers = schedule_from_json(json.loads(args.schedule.read_text()))
+            obj = json.loads(args.schedule.read_text())
+            if isinstance(obj, dict) and obj.get("format") == "txlanes-run":
+                obj = obj.get("schedule")  # a run result carries the schedule it took
+                if obj is None:
+                    raise ValueError("this run was not on the deterministic runtime")
+            schedule, workers = schedule_from_json(obj)
         except (OSError, ValueError) as err:
             raise UsageError(f"{args.schedule}: {err}") from None
         if args.workers not in (None, workers):
