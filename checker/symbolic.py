@@ -13,6 +13,7 @@ component that is symbolic, ``int()`` of a term, an unknown helper) raises
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -165,17 +166,28 @@ class Path:
     error: str | None = None  # an exception other than Revert: a spec bug on this path
 
 
+class OutOfTime(Exception):
+    """The exploration's time budget ran out: some paths were not explored."""
+
+
 @dataclass
 class Explorer:
-    """Depth-first exploration of every feasible path, by re-execution with decision prefixes."""
+    """Depth-first exploration of every feasible path, by re-execution with decision prefixes.
+
+    ``budget_seconds`` bounds the whole exploration; when it runs out, ``complete`` is False and
+    whatever was not explored must not be claimed.
+    """
 
     timeout_ms: int = 10_000
+    budget_seconds: float = float("inf")
+    complete: bool = True
     assumptions: list[z3.BoolRef] = field(default_factory=list)
     _prefix: list[bool] = field(default_factory=list)
     _taken: list[bool] = field(default_factory=list)
     _pending: list[list[bool]] = field(default_factory=list)
     _condition: list[z3.BoolRef] = field(default_factory=list)
     _fresh: int = 0
+    _deadline: float = float("inf")
     unknown_branches: int = 0
 
     def fresh(self, name: str) -> Term:
@@ -193,6 +205,8 @@ class Explorer:
         return solver.check()
 
     def decide(self, cond: z3.BoolRef) -> bool:
+        if time.perf_counter() > self._deadline:
+            raise OutOfTime
         depth = len(self._taken)
         if depth < len(self._prefix):
             choice = self._prefix[depth]
@@ -217,10 +231,15 @@ class Explorer:
         """Run ``run`` once per feasible path; each run re-creates its symbols identically."""
         paths: list[Path] = []
         self._pending = [[]]
+        self._deadline = time.perf_counter() + self.budget_seconds
         while self._pending:
             self._prefix = self._pending.pop()
             self._taken, self._condition, self._fresh = [], [], 0
-            path = run(self)
+            try:
+                path = run(self)
+            except OutOfTime:
+                self.complete = False
+                break
             path.condition = list(self._condition)
             paths.append(path)
         return paths
@@ -229,10 +248,17 @@ class Explorer:
 class SymbolicContext:
     """The spec's ``ctx`` over symbolic state: every key read is a fresh uint256 symbol."""
 
-    def __init__(self, explorer: Explorer, env: BlockEnv, fixed: dict[Key, int] | None = None):
+    def __init__(
+        self,
+        explorer: Explorer,
+        env: BlockEnv,
+        fixed: dict[Key, int] | None = None,
+        fixed_schemas: frozenset[str] = frozenset(),
+    ):
         self.explorer = explorer
         self.block = env
         self.fixed = fixed or {}  # keys with concrete values (configuration)
+        self.fixed_schemas = fixed_schemas  # schemas whose absent keys are concretely 0
         self.pre: dict[Key, Term] = {}
         self.writes: dict[Key, Any] = {}
         self.events: list[Event] = []
@@ -252,17 +278,24 @@ class SymbolicContext:
             term = z3.Int(key_to_str(key))
             self.pre[key] = term
             self.explorer.assume(term >= 0, term <= MAX_UINT256)
-            if key in self.fixed:
-                self.explorer.assume(term == self.fixed[key])
+            value = self._fixed(key)
+            if value is not None:
+                self.explorer.assume(term == value)
         return self.pre[key]
+
+    def _fixed(self, key: Key) -> int | None:
+        if key in self.fixed:
+            return self.fixed[key]
+        return 0 if key[0] in self.fixed_schemas else None
 
     def read(self, key: Key) -> Any:
         self._concrete(key)
         if key in self.writes:
             return self.writes[key]
-        if key in self.fixed:
+        value = self._fixed(key)
+        if value is not None:
             self.symbol(key)
-            return self.fixed[key]
+            return value
         return Sym(self.symbol(key), self.explorer)
 
     def write(self, key: Key, value: Any) -> None:

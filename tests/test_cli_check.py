@@ -90,3 +90,16 @@ def test_history_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     path.write_text(json.dumps(doc))
     assert main(["history", str(path)]) == 0
     assert "serializable" in capsys.readouterr().out
+
+
+def test_verify_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", "--ops", "erc20.transfer", "--reports", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| erc20.transfer" in out and "PROVED" in out
+    report = json.loads((tmp_path / "verify.json").read_text())
+    assert {(r["operation"], r["property"], r["result"]) for r in report["results"]} == {
+        ("erc20.transfer", "conservation", "PROVED"),
+        ("erc20.transfer", "uint256-range", "PROVED"),
+    }
+    assert main(["verify", "--ops", "erc20.steal", "--reports", str(tmp_path)]) == 2
+    assert main(["verify", "--timeout", "0", "--reports", str(tmp_path)]) == 2

@@ -28,7 +28,7 @@ from txlanes.models.workload import WorkloadError, load_workload, state_to_json,
 from txlanes.reports import block_result_to_json, write_atomic, write_json
 from txlanes.summary import render, summarize
 
-from . import cmd_check
+from . import cmd_check, cmd_verify
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UsageError
 
 
@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     gen.set_defaults(handler=_cmd_gen)
 
     cmd_check.add_parsers(commands)
+    cmd_verify.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,410 @@
+"""Solver-backed proofs over the spec itself: for every transaction type, for all pre-states.
+
+Each transaction type is run by the symbolic context (checker/symbolic.py) — the very spec
+functions the engines run — with every amount symbolic, every account argument enumerated over
+its aliasings (distinct accounts, equal accounts, the zero address), and every state value
+symbolic except the deployment's configuration (token and contract ids that become key
+components; see ``CONFIG_SCHEMAS``). Each property is then checked on every feasible success
+path: PROVED (the negation is unsatisfiable), COUNTEREXAMPLE (a model, replayed through the
+sequential engine to confirm it) or UNKNOWN (the solver timed out) — never a silent pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from txlanes.executor.sequential import SequentialEngine
+from txlanes.models import amm, derivatives, erc20, governance, lending, staking
+from txlanes.models.context import BlockEnv, Context, Key, Revert
+from txlanes.models.spec import execute_tx
+from txlanes.models.tx import TX_TYPES, Tx
+from txlanes.models.uint import MAX_UINT256
+from txlanes.models.workload import Block, tx_fields
+
+from . import world as w
+from .symbolic import Explorer, OutOfTime, Path, Sym, SymbolicContext, Uninterpretable
+
+#: Schemas whose values are identities (token, contract or account ids used as key components
+#: or configuration): fixed to the deployment's values. Everything else is symbolic.
+CONFIG_SCHEMAS = frozenset(
+    {
+        amm.PAIR, amm.TOKEN0, amm.TOKEN1,
+        lending.UNDERLYING, lending.ADDRESS, lending.COLLATERAL_FACTOR, lending.RESERVE_FACTOR,
+        lending.BASE_RATE, lending.MULTIPLIER, lending.INITIAL_EXCHANGE_RATE,
+        staking.REWARD_TOKEN, staking.LP_TOKEN,
+        derivatives.P_ASSET, derivatives.P_TOKEN, derivatives.P_VAULT, derivatives.P_FEE_BPS,
+        derivatives.P_LIQUIDATION_FEE, derivatives.P_MAX_LEVERAGE,
+        derivatives.O_QUOTE, derivatives.O_WRITER, derivatives.O_HOLDER, derivatives.O_ASSET,
+        governance.TOKEN, governance.PAY_TOKEN, governance.RECIPIENT, governance.PROPOSER,
+    }
+)  # fmt: skip
+
+ADDRESS_FIELDS = ("sender", "to", "spender", "owner", "account", "borrower", "recipient")
+#: Concrete values for id fields: the deployment's contracts (several where it matters).
+ID_VALUES: dict[str, tuple[int, ...]] = {
+    "token": (w.TOKENS[0],),
+    "token_a": (w.TOKENS[0],),
+    "token_b": (w.TOKENS[1],),
+    "token_in": (w.TOKENS[0], w.TOKENS[1]),
+    "token_out": (w.TOKENS[1], w.TOKENS[0]),
+    "pair": (next(iter(w.PAIRS)),),
+    "market": (0, 1),
+    "collateral_market": (0,),
+    "chef": (w.CHEF,),
+    "pool": (0,),
+    "book": (w.OPTION_BOOK,),
+    "option": (w.OPTION_EXPIRED, 3),
+    "asset": (w.PERP_ASSET,),
+    "governor": (w.GOVERNOR,),
+    "proposal": (w.OPEN_PROPOSAL, w.PASSED_PROPOSAL, w.PENDING_PROPOSAL),
+}
+#: Per transaction type, ids that must name something new (a pair or proposal to create).
+ID_OVERRIDES: dict[str, dict[str, tuple[int, ...]]] = {
+    "amm.create_pair": {"token_a": (w.TOKENS[0],), "token_b": (w.TOKENS[2],), "pair": (2_002,)},
+    "gov.propose": {"proposal": (3,)},
+    "opt.write": {"option": (3,)},
+    "opt.buy": {"option": (w.OPTION_FOR_SALE, 3)},
+}
+ACCOUNTS = (w.FIRST_ACCOUNT, w.FIRST_ACCOUNT + 1, w.FIRST_ACCOUNT + 2)
+
+PROVED, COUNTEREXAMPLE, UNKNOWN = "PROVED", "COUNTEREXAMPLE", "UNKNOWN"
+#: No feasible success path at all: a proof would hold vacuously, so it is not claimed.
+VACUOUS = "VACUOUS"
+#: Success paths exist, but none touches what the property is about (e.g. approve and balances).
+NOT_APPLICABLE = "N/A"
+
+
+@dataclass
+class Case:
+    """One instantiation of a transaction type: concrete ids and accounts, symbolic amounts."""
+
+    kind: str
+    build: Callable[[Explorer], Tx]
+    description: str
+
+
+@dataclass
+class Counterexample:
+    tx: Tx
+    pre_state: dict[Key, int]
+    detail: str
+    confirmed: bool  # replaying it through the sequential engine violates the property too
+
+
+@dataclass
+class Result:
+    kind: str
+    prop: str
+    verdict: str
+    seconds: float
+    paths: int
+    cases: int
+    success_paths: int = 0
+    counterexample: Counterexample | None = None
+    note: str = ""
+
+
+Property = Callable[[Path, Mapping[str, Any]], z3.BoolRef | None]
+
+
+def _term(value: Any) -> Any:
+    return value.term if isinstance(value, Sym) else z3.IntVal(value)
+
+
+def _post(path: Path, key: Key) -> Any:
+    return _term(path.writes[key]) if key in path.writes else path.pre.get(key, z3.IntVal(0))
+
+
+def _pre(path: Path, key: Key) -> Any:
+    return path.pre.get(key, z3.IntVal(0))
+
+
+# -- properties --------------------------------------------------------------------------------
+
+
+def conservation(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
+    """Per token: the change of the balances equals the change of the supply (0 unless mint
+    or burn) — a frame argument: keys not written did not change."""
+    deltas: dict[Any, list[Any]] = {}
+    for key in path.writes:
+        if key[0] == erc20.BAL:
+            deltas.setdefault(key[1], []).append(_post(path, key) - _pre(path, key))
+    if not deltas:
+        return None
+    claims = []
+    for token, changes in deltas.items():
+        supply = (erc20.SUPPLY, token)
+        claims.append(z3.Sum(changes) == _post(path, supply) - _pre(path, supply))
+    return z3.And(*claims)
+
+
+def in_range(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
+    bounds = [z3.And(_term(v) >= 0, _term(v) <= MAX_UINT256) for v in path.writes.values()]
+    return z3.And(*bounds) if bounds else None
+
+
+def _reserves(path: Path, pair: str | int, after: bool) -> Any:
+    get = _post if after else _pre
+    return get(path, (amm.RESERVE0, pair)) * get(path, (amm.RESERVE1, pair))
+
+
+def k_never_decreases(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
+    pairs = {k[1] for k in path.writes if k[0] == amm.RESERVE0}
+    if not pairs:
+        return None
+    return z3.And(*[_reserves(path, p, True) >= _reserves(path, p, False) for p in pairs])
+
+
+def minimum_liquidity_kept(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
+    claims = []
+    for key in path.writes:
+        if (key[0] == erc20.SUPPLY and key[1] in w.PAIRS) or key[1] == 2_002:
+            after = _post(path, key)
+            claims.append(z3.Or(after == 0, after >= amm.MINIMUM_LIQUIDITY))
+    return z3.And(*claims) if claims else None
+
+
+def _monotone(schema: str) -> Property:
+    def prop(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
+        keys = [k for k in path.writes if k[0] == schema]
+        if not keys:
+            return None
+        return z3.And(*[_post(path, k) >= _pre(path, k) for k in keys])
+
+    prop.__doc__ = f"{schema} never decreases"
+    return prop
+
+
+def option_settlement_exact(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
+    for event in path.events:
+        if event[0] == "OptionSettled":
+            book, option, _, payout, returned = event[1:]
+            locked = _pre(path, (derivatives.O_LOCKED, int(book), int(option)))  # type: ignore[call-overload]
+            return _term(payout) + _term(returned) == locked
+    return None
+
+
+#: (property name, applies to kinds (None: all), check)
+PROPERTIES: list[tuple[str, frozenset[str] | None, Property]] = [
+    ("conservation", None, conservation),
+    ("uint256-range", None, in_range),
+    ("amm-k", frozenset({"amm.swap_exact_in", "amm.swap_exact_out", "amm.pair_swap"}),
+     k_never_decreases),
+    ("amm-min-liquidity", frozenset({"amm.add_liquidity", "amm.remove_liquidity"}),
+     minimum_liquidity_kept),
+    ("lending-borrow-index", frozenset(k for k in TX_TYPES if k.startswith("lend.")),
+     _monotone(lending.BORROW_INDEX)),
+    ("chef-acc-per-share", frozenset(k for k in TX_TYPES if k.startswith("stake.")),
+     _monotone(staking.ACC_PER_SHARE)),
+    ("option-settlement", frozenset({"opt.settle"}), option_settlement_exact),
+    ("governance-tallies", frozenset({"gov.cast_vote"}), _monotone(governance.FOR)),
+]  # fmt: skip
+
+
+# -- cases: every aliasing of the account arguments ---------------------------------------------
+
+
+def _partitions(n: int) -> Iterator[list[int]]:
+    """Restricted growth strings: every way to group ``n`` fields into equal-value blocks."""
+    if n == 0:
+        yield []
+        return
+    for rest in _partitions(n - 1):
+        for block in range(max(rest, default=-1) + 2):
+            yield [*rest, block]
+
+
+def cases(kind: str) -> list[Case]:
+    cls = TX_TYPES[kind]
+    specs = tx_fields(cls)
+    addresses = [s.name for s in specs if s.name in ADDRESS_FIELDS]
+    id_values = ID_VALUES | ID_OVERRIDES.get(kind, {})
+    ids = [s.name for s in specs if s.name in id_values]
+    bools = [s.name for s in specs if s.is_bool]
+    found: list[Case] = []
+    # With one account argument, try it as two different accounts: deployment state (an
+    # option's writer, a proposal's proposer) belongs to specific accounts.
+    offsets = (0, 1) if len(addresses) == 1 else (0,)
+    for offset, grouping in itertools.product(offsets, _partitions(len(addresses))):
+        blocks = max(grouping, default=-1) + 1
+        for zero_block in range(-1, blocks):  # at most one block is the zero address
+            if zero_block >= 0 and grouping[0] == zero_block and kind != "erc20.transfer":
+                continue  # nobody signs as address 0; kept once, for ERC-20's own check
+            values = [0 if b == zero_block else ACCOUNTS[b + offset] for b in grouping]
+            for chosen in itertools.product(*(id_values[n] for n in ids)):
+                for flags in itertools.product((False, True), repeat=len(bools)):
+                    fixed = dict(zip(addresses, values, strict=True))
+                    fixed |= dict(zip(ids, chosen, strict=True))
+                    fixed |= dict(zip(bools, flags, strict=True))
+                    found.append(Case(kind, _builder(cls, fixed), _describe(fixed)))
+    return found
+
+
+def _describe(fixed: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in fixed.items())
+
+
+def _builder(cls: type[Tx], fixed: Mapping[str, Any]) -> Callable[[Explorer], Tx]:
+    def build(explorer: Explorer) -> Tx:
+        kwargs: dict[str, Any] = {}
+        for spec in tx_fields(cls):
+            if spec.name in fixed:
+                kwargs[spec.name] = fixed[spec.name]
+            else:
+                term = z3.Int(f"tx.{spec.name}")
+                explorer.assume(term >= 0, term <= MAX_UINT256)
+                kwargs[spec.name] = Sym(term, explorer)
+        return cls(**kwargs)
+
+    return build
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Prover:
+    """Proves every property of every transaction type; configuration from ``world``."""
+
+    world: w.World = field(default_factory=lambda: w.World(accounts=3))
+    timeout_ms: int = 10_000  # per solver query
+    budget_seconds: float = 60.0  # per transaction type: exploration and proofs
+    apply: Callable[[Tx, Context], None] = execute_tx  # a spec mutant can be proved against
+
+    def config(self) -> dict[Key, int]:
+        return {k: v for k, v in self.world.genesis().items() if k[0] in CONFIG_SCHEMAS}
+
+    def paths(self, case: Case, budget: float = float("inf")) -> tuple[list[tuple[Path, Tx]], bool]:
+        """Every feasible path of one case, and whether the exploration completed."""
+        config = self.config()
+        found: list[tuple[Path, Tx]] = []
+
+        def run(explorer: Explorer) -> Path:
+            number = Sym(z3.Int("block.number"), explorer)
+            stamp = Sym(z3.Int("block.timestamp"), explorer)
+            explorer.assume(number.term >= 1, number.term <= 2**64, stamp.term >= 0,
+                            stamp.term <= 2**64)  # fmt: skip
+            env = BlockEnv(number, stamp)  # type: ignore[arg-type]
+            ctx = SymbolicContext(explorer, env, config, CONFIG_SCHEMAS)
+            tx = case.build(explorer)
+            path = Path([], ctx.pre, ctx.writes, ctx.events)
+            try:
+                self.apply(tx, ctx)
+            except Revert as revert:
+                path.reverted = revert.reason
+            except (Uninterpretable, OutOfTime):
+                raise
+            except Exception as err:  # a crash on a feasible path is a spec bug: report it
+                path.error = f"{type(err).__name__}: {err}"
+            found.append((path, tx))
+            return path
+
+        explorer = Explorer(self.timeout_ms, budget)
+        explorer.explore(run)
+        return found, explorer.complete
+
+    def prove(self, kind: str) -> list[Result]:
+        results: dict[str, Result] = {}
+        applicable = [(n, p) for n, kinds, p in PROPERTIES if kinds is None or kind in kinds]
+        all_cases = cases(kind)
+        for name, _ in applicable:
+            results[name] = Result(kind, name, VACUOUS, 0.0, 0, len(all_cases))
+        errors = []
+        deadline = time.perf_counter() + self.budget_seconds
+        complete = True
+        for case in all_cases:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                complete = False
+                break
+            case_paths, done = self.paths(case, left)
+            complete = complete and done
+            for path, tx in case_paths:
+                if path.error:
+                    errors.append(f"{case.description}: {path.error}")
+                if path.reverted is not None or path.error:
+                    continue
+                for name, prop in applicable:
+                    results[name].success_paths += 1
+                    self._check(results[name], path, tx, prop)
+        out = list(results.values())
+        for result in out:
+            if result.verdict == VACUOUS and result.success_paths:
+                result.verdict = NOT_APPLICABLE
+            if not complete and result.verdict != COUNTEREXAMPLE:
+                result.verdict = UNKNOWN
+                result.note = f"exploration stopped after {self.budget_seconds:.0f} s"
+        for result in out:
+            if errors:
+                result.note = f"spec raised on a feasible path: {errors[0]}"
+        return out
+
+    def _check(self, result: Result, path: Path, tx: Tx, prop: Property) -> None:
+        claim = prop(path, {})
+        if claim is None:
+            return
+        start = time.perf_counter()
+        result.paths += 1
+        solver = z3.Solver()
+        solver.set("timeout", self.timeout_ms)
+        solver.add(*path.condition)
+        if solver.check() != z3.sat:  # vacuity: this path's assumptions must be satisfiable
+            result.seconds += time.perf_counter() - start
+            return
+        solver.add(z3.Not(claim))
+        verdict = solver.check()
+        result.seconds += time.perf_counter() - start
+        if verdict == z3.unsat:
+            if result.verdict == VACUOUS:
+                result.verdict = PROVED
+        elif verdict == z3.sat and result.verdict != COUNTEREXAMPLE:
+            result.verdict = COUNTEREXAMPLE
+            result.counterexample = self._concretize(solver.model(), path, tx, result.prop)
+        elif verdict == z3.unknown and result.verdict in (VACUOUS, PROVED):
+            result.verdict = UNKNOWN
+
+    def _concretize(self, model: Any, path: Path, tx: Tx, prop: str) -> Counterexample:
+        def value(term: Any) -> int:
+            return model.eval(term, model_completion=True).as_long()  # type: ignore[no-any-return]
+
+        pre = {k: value(t) for k, t in path.pre.items()}
+        concrete_tx = dataclasses.replace(
+            tx,
+            **{
+                f.name: value(getattr(tx, f.name).term)
+                for f in dataclasses.fields(tx)
+                if isinstance(getattr(tx, f.name), Sym)
+            },
+        )
+        env = BlockEnv(value(z3.Int("block.number")), value(z3.Int("block.timestamp")))
+        detail = ", ".join(f"{k[0]}{list(k[1:])}={v}" for k, v in sorted(pre.items()) if v)
+        confirmed = _replay_violates(concrete_tx, pre, env, prop, self.apply)
+        return Counterexample(concrete_tx, pre, detail, confirmed)
+
+
+def _replay_violates(
+    tx: Tx, pre: dict[Key, int], env: BlockEnv, prop: str, apply: Callable[[Tx, Context], None]
+) -> bool:
+    """Run the counterexample — the same spec code — through the sequential engine and check
+    the property on the concrete result."""
+    engine = SequentialEngine()
+    engine.apply = apply  # type: ignore[assignment]
+    result = engine.execute(Block((tx,), env), pre)
+    if not result.receipts[0].ok:
+        return False
+    concrete = Path([], {k: z3.IntVal(v) for k, v in pre.items()}, dict(result.writes),
+                    list(result.receipts[0].events))  # fmt: skip
+    for key in concrete.writes:
+        concrete.pre.setdefault(key, z3.IntVal(0))
+    for name, _, check in PROPERTIES:
+        if name == prop:
+            claim = check(concrete, {})
+            return claim is not None and z3.simplify(claim).eq(z3.BoolVal(False))
+    return False
