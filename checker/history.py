@@ -6,13 +6,12 @@ elsewhere (docs/history-format.md), so users can check histories of engines txla
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from txlanes.executor.result import PRE_STATE, BlockResult
 from txlanes.models.context import Key
-from txlanes.models.workload import WorkloadError, key_from_str, key_to_str
+from txlanes.models.workload import WorkloadError, key_from_str, key_to_str, read_json_file
 
 FORMAT = "txlanes-history"
 
@@ -119,10 +118,4 @@ def history_from_json(obj: object) -> History:
 
 
 def load_history(path: str | Path) -> History:
-    try:
-        obj = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise HistoryError(f"{path}: cannot read ({err.strerror})") from None
-    except json.JSONDecodeError as err:
-        raise HistoryError(f"{path}: not JSON (line {err.lineno}: {err.msg})") from None
-    return history_from_json(obj)
+    return history_from_json(read_json_file(path))

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from txlanes.executor.blockstm import Schedule
-from txlanes.models.workload import WorkloadError, workload_from_json, workload_to_json
+from txlanes.models.workload import (
+    WorkloadError,
+    read_json_file,
+    workload_from_json,
+    workload_to_json,
+)
 
 from .campaign import Failure, run_example
 from .targets import resolve
@@ -59,12 +63,7 @@ def failure_from_json(obj: object) -> Failure:
 
 
 def load_failure(path: str | Path) -> Failure:
-    try:
-        obj = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise WorkloadError(f"{path}: cannot read ({err.strerror})") from None
-    except json.JSONDecodeError as err:
-        raise WorkloadError(f"{path}: not JSON (line {err.lineno}: {err.msg})") from None
+    obj = read_json_file(path)
     try:
         return failure_from_json(obj)
     except WorkloadError as err:

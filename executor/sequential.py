@@ -11,15 +11,15 @@ from collections.abc import Mapping
 
 from txlanes.models.context import BlockEnv, Event, Key, Revert
 from txlanes.models.spec import execute_tx
-from txlanes.models.uint import MAX_UINT256
 from txlanes.models.workload import Block
 
+from .buffered import BufferedWrites
 from .result import PRE_STATE, BlockResult, Receipt, TxTrace
 
 _NO_EVENTS: tuple[Event, ...] = ()
 
 
-class _Ctx:
+class _Ctx(BufferedWrites):
     """The sequential ``ctx``: reads see the pre-state overlaid by earlier transactions' writes."""
 
     __slots__ = ("block", "committed", "events", "pre", "reads", "writes")
@@ -42,18 +42,6 @@ class _Ctx:
             return self.pre.get(key, 0)
         self.reads[key] = hit[0]
         return hit[1]
-
-    def write(self, key: Key, value: int) -> None:
-        if not 0 <= value <= MAX_UINT256:
-            raise Revert("uint256 out of range")
-        self.writes[key] = value
-
-    def require(self, condition: bool, reason: str) -> None:
-        if not condition:
-            raise Revert(reason)
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
 
 
 class SequentialEngine:

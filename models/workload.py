@@ -257,19 +257,23 @@ def workload_to_json(workload: Workload) -> dict[str, Any]:
     }
 
 
-def load_workload(path: str | Path) -> Workload:
-    """Read and validate a workload file; every problem is a :class:`WorkloadError`."""
+def read_json_file(path: str | Path) -> object:
+    """A JSON file's contents; an unreadable or malformed file is a :class:`WorkloadError`."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise WorkloadError(f"{path}: cannot read ({err.strerror})") from None
     try:
-        obj = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise WorkloadError(
             f"{path}: not JSON (line {err.lineno}, column {err.colno}: {err.msg})"
         ) from None
-    return workload_from_json(obj)
+
+
+def load_workload(path: str | Path) -> Workload:
+    """Read and validate a workload file; every problem is a :class:`WorkloadError`."""
+    return workload_from_json(read_json_file(path))
 
 
 def workload_to_text(workload: Workload) -> str:

@@ -12,11 +12,11 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from txlanes.executor.buffered import BufferedWrites
 from txlanes.executor.result import PRE_STATE, BlockResult, Receipt, TxTrace
 from txlanes.models.context import BlockEnv, Event, Key, Revert
 from txlanes.models.spec import execute_tx
 from txlanes.models.tx import Tx
-from txlanes.models.uint import MAX_UINT256
 from txlanes.models.workload import Block
 
 from .mvmemory import NOT_FOUND, OK, MVMemory, Version
@@ -39,7 +39,7 @@ class _Outcome:
     error: Exception | None = None
 
 
-class _IncarnationCtx:
+class _IncarnationCtx(BufferedWrites):
     """The spec's ``ctx`` during one incarnation: reads go through the multi-version memory.
 
     A key read twice returns the first value (repeatable reads), so what the incarnation computed
@@ -73,18 +73,6 @@ class _IncarnationCtx:
             raise _Blocked(idx)
         self.values[key] = value
         return value
-
-    def write(self, key: Key, value: int) -> None:
-        if not 0 <= value <= MAX_UINT256:
-            raise Revert("uint256 out of range")
-        self.writes[key] = value
-
-    def require(self, condition: bool, reason: str) -> None:
-        if not condition:
-            raise Revert(reason)
-
-    def emit(self, event: Event) -> None:
-        self.events.append(event)
 
 
 @dataclass
