@@ -221,8 +221,9 @@ def _partitions(n: int) -> Iterator[list[int]]:
             yield [*rest, block]
 
 
-def cases(kind: str) -> list[Case]:
-    cls = TX_TYPES[kind]
+def cases(kind: str, cls: type[Tx] | None = None) -> list[Case]:
+    """Every instantiation of a transaction type (registered, or ``cls`` for a user's own)."""
+    cls = cls or TX_TYPES[kind]
     specs = tx_fields(cls)
     addresses = [s.name for s in specs if s.name in ADDRESS_FIELDS]
     id_values = ID_VALUES | ID_OVERRIDES.get(kind, {})
@@ -310,10 +311,19 @@ class Prover:
         explorer.explore(run)
         return found, explorer.complete
 
-    def prove(self, kind: str) -> list[Result]:
+    def prove(
+        self,
+        kind: str,
+        properties: Mapping[str, Property] | None = None,
+        cls: type[Tx] | None = None,
+    ) -> list[Result]:
+        """Every applicable property (or ``properties``) of one transaction type."""
         results: dict[str, Result] = {}
-        applicable = [(n, p) for n, kinds, p in PROPERTIES if kinds is None or kind in kinds]
-        all_cases = cases(kind)
+        if properties is None:
+            applicable = [(n, p) for n, kinds, p in PROPERTIES if kinds is None or kind in kinds]
+        else:
+            applicable = list(properties.items())
+        all_cases = cases(kind, cls)
         for name, _ in applicable:
             results[name] = Result(kind, name, VACUOUS, 0.0, 0, len(all_cases))
         errors = []
@@ -403,8 +413,44 @@ def _replay_violates(
                     list(result.receipts[0].events))  # fmt: skip
     for key in concrete.writes:
         concrete.pre.setdefault(key, z3.IntVal(0))
-    for name, _, check in PROPERTIES:
-        if name == prop:
-            claim = check(concrete, {})
-            return claim is not None and z3.simplify(claim).eq(z3.BoolVal(False))
-    return False
+    check = next((c for name, _, c in PROPERTIES if name == prop), None) or _CUSTOM.get(prop)
+    if check is None:
+        return False
+    claim = check(concrete, {})
+    return claim is not None and z3.simplify(claim).eq(z3.BoolVal(False))
+
+
+_CUSTOM: dict[str, Property] = {}
+
+
+def assert_holds(
+    operation: Callable[[Any, Context], None],
+    tx_type: type[Tx],
+    prop: str | Property = "conservation",
+    *,
+    budget_seconds: float = 30.0,
+) -> Result:
+    """For pytest: prove that ``operation`` (a spec function over ``ctx``, yours or the
+    spec's) keeps ``prop`` for all pre-states; fail with the counterexample otherwise.
+
+    ``prop`` is a built-in property's name or a function ``(path, args) -> z3 claim | None``
+    over the path's ``pre``/``writes``/``events`` (see the built-in ones in this module).
+    """
+    if isinstance(prop, str):
+        name = prop
+        check = next((c for n, _, c in PROPERTIES if n == prop), None)
+        if check is None:
+            raise ValueError(f"unknown property {prop!r}: {', '.join(n for n, _, _ in PROPERTIES)}")
+    else:
+        name, check = getattr(prop, "__name__", "custom"), prop
+        _CUSTOM[name] = prop
+    prover = Prover(budget_seconds=budget_seconds, apply=operation)
+    kind = getattr(tx_type, "KIND", "") or tx_type.__name__
+    (result,) = prover.prove(kind, {name: check}, tx_type)
+    if result.verdict == COUNTEREXAMPLE:
+        c = result.counterexample
+        assert c is not None
+        raise AssertionError(f"{name} does not hold for {kind}: {c.tx} on pre-state {{{c.detail}}}")
+    if result.verdict not in (PROVED, NOT_APPLICABLE):
+        raise AssertionError(f"{name} for {kind}: {result.verdict} {result.note}".strip())
+    return result

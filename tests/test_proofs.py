@@ -3,10 +3,20 @@ counterexample where a seeded spec bug breaks a property, UNKNOWN when out of ti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from txlanes.checker.proofs import COUNTEREXAMPLE, NOT_APPLICABLE, PROVED, UNKNOWN, Prover
+from txlanes.checker.proofs import (
+    COUNTEREXAMPLE,
+    NOT_APPLICABLE,
+    PROVED,
+    UNKNOWN,
+    Prover,
+    assert_holds,
+)
 from txlanes.checker.spec_mutants import SPEC_MUTANTS
+from txlanes.models import Context, Tx, erc20
 
 FAST_KINDS = [
     "erc20.transfer",
@@ -62,3 +72,31 @@ def test_the_self_transfer_counterexample_is_a_self_transfer() -> None:
 def test_an_exhausted_budget_is_unknown_never_proved() -> None:
     results = Prover(budget_seconds=0.0).prove("erc20.transfer_from")
     assert {r.verdict for r in results} == {UNKNOWN}
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep(Tx):
+    """A user's own operation: move the sender's whole balance of a token to ``to``."""
+
+    KIND = "user.sweep"
+    token: int
+    to: int
+
+
+def sweep(tx: Sweep, ctx: Context) -> None:
+    erc20.move(ctx, tx.token, tx.sender, tx.to, ctx.read((erc20.BAL, tx.token, tx.sender)))
+
+
+def leaky_sweep(tx: Sweep, ctx: Context) -> None:
+    key = (erc20.BAL, tx.token, tx.sender)
+    balance = ctx.read(key)
+    ctx.write(key, 0)
+    to = (erc20.BAL, tx.token, tx.to)
+    ctx.write(to, ctx.read(to) + balance - balance // 100)  # drops a 1% "fee" on the floor
+
+
+def test_a_users_own_operation_can_be_proved_from_pytest() -> None:
+    result = assert_holds(sweep, Sweep, "conservation")
+    assert result.verdict == PROVED
+    with pytest.raises(AssertionError, match=r"conservation does not hold for user\.sweep"):
+        assert_holds(leaky_sweep, Sweep, "conservation")
