@@ -26,7 +26,7 @@ from txlanes.models.context import BlockEnv, Context, Key, Revert
 from txlanes.models.spec import execute_tx
 from txlanes.models.tx import TX_TYPES, Tx
 from txlanes.models.uint import MAX_UINT256
-from txlanes.models.workload import Block, tx_fields
+from txlanes.models.workload import Block, key_to_str, tx_fields
 
 from . import world as w
 from .symbolic import Explorer, OutOfTime, Path, Sym, SymbolicContext, Uninterpretable
@@ -162,12 +162,26 @@ def k_never_decreases(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
     return z3.And(*[_reserves(path, p, True) >= _reserves(path, p, False) for p in pairs])
 
 
+def _symbol(path: Path, key: Key) -> Any:
+    """A key's pre-state value, also for keys the path never touched (same name, same symbol)."""
+    return path.pre[key] if key in path.pre else z3.Int(key_to_str(key))
+
+
 def minimum_liquidity_kept(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
+    """A pool with LP supply keeps at least MINIMUM_LIQUIDITY, given the invariant reachable
+    states satisfy: the locked shares exist, and the holders' balances fit in the supply."""
     claims = []
     for key in path.writes:
-        if (key[0] == erc20.SUPPLY and key[1] in w.PAIRS) or key[1] == 2_002:
-            after = _post(path, key)
-            claims.append(z3.Or(after == 0, after >= amm.MINIMUM_LIQUIDITY))
+        if key[0] != erc20.SUPPLY or key[1] not in (*w.PAIRS, 2_002):
+            continue
+        pair, before = key[1], _symbol(path, key)
+        locked = _symbol(path, (erc20.BAL, pair, amm.LOCKED_LIQUIDITY_HOLDER))
+        holders = {k for k in path.pre if k[0] == erc20.BAL and k[1] == pair}
+        holders.add((erc20.BAL, pair, amm.LOCKED_LIQUIDITY_HOLDER))
+        held = z3.Sum([_symbol(path, k) for k in holders])
+        reachable = z3.Or(before == 0, z3.And(locked >= amm.MINIMUM_LIQUIDITY, held <= before))
+        after = _post(path, key)
+        claims.append(z3.Implies(reachable, z3.Or(after == 0, after >= amm.MINIMUM_LIQUIDITY)))
     return z3.And(*claims) if claims else None
 
 

@@ -34,6 +34,7 @@ FAST_KINDS = [
     "opt.settle",
     "stake.update_pool",
     "stake.emergency_withdraw",
+    "amm.remove_liquidity",
 ]
 
 
