@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from txlanes.checker.campaign import preemptive_threads
 from txlanes.checker.equivalence import first_divergence
 from txlanes.executor import BlockResult, SequentialEngine
 from txlanes.executor.blockstm import BlockSTMEngine, Hang, Schedule
@@ -66,11 +66,8 @@ def test_deterministic_runtime_equals_sequential(
 
 @pytest.fixture
 def preemptive() -> Iterator[None]:
-    """Make CPython switch threads every microsecond, so real races actually happen."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    yield
-    sys.setswitchinterval(old)
+    with preemptive_threads():
+        yield
 
 
 def random_erc20_block(rng: random.Random, accounts: int, size: int) -> Block:
