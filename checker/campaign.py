@@ -22,7 +22,7 @@ from hypothesis.errors import Flaky
 from txlanes.executor.blockstm import DeterministicRuntime, Hang, Schedule
 from txlanes.executor.result import apply_writes
 from txlanes.executor.sequential import SequentialEngine
-from txlanes.models.workload import Workload
+from txlanes.models.workload import Block, Workload
 
 from .equivalence import first_divergence
 from .invariants import check_invariants
@@ -310,11 +310,42 @@ class Campaign:
                 holds()
             except _Falsified:
                 outcome.failure = found[-1]  # Hypothesis replays the shrunk example last
+                if target.deterministic and best_schedule[0] is not None:
+                    outcome.failure = minimize(target, found[-1], best_schedule[0], 5.0)
             except Flaky:
                 outcome.failure = min(found, key=lambda f: f.txs)  # a race that did not repeat
         outcome.seconds = time.perf_counter() - start
         self.publish(CheckFinished(outcome))
         return outcome
+
+
+def minimize(target: Target, failure: Failure, schedule: Schedule, seconds: float) -> Failure:
+    """After Hypothesis: drop transactions one at a time while the example, under the same
+    schedule, still fails — shrinking the workload alone, which a joint shrink of workload and
+    schedule often cannot."""
+    deadline = time.perf_counter() + seconds
+    workload, problem = failure.workload, (failure.kind, failure.message)
+    progress = True
+    while progress and time.perf_counter() < deadline:
+        progress = False
+        for b, block in enumerate(workload.blocks):
+            for t in range(len(block.txs)):
+                smaller = Block(block.txs[:t] + block.txs[t + 1 :], block.env)
+                candidate = Workload(
+                    workload.state, [*workload.blocks[:b], smaller, *workload.blocks[b + 1 :]]
+                )
+                found = run_example(target, candidate, failure.workers, schedule)
+                if found is not None:
+                    workload, problem, progress = candidate, found, True
+                    break
+                if time.perf_counter() > deadline:
+                    break
+            if progress:
+                break
+    if workload is failure.workload:
+        return failure
+    choices = taken_choices(target, workload, failure.workers, schedule)
+    return Failure(failure.target, failure.contention, *problem, workload, failure.workers, choices)
 
 
 @contextmanager
