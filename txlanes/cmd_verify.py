@@ -10,7 +10,10 @@ from rich.console import Console
 from tabulate import tabulate
 
 from txlanes.checker.proofs import COUNTEREXAMPLE, Prover, Result
+from txlanes.checker.protocol_proofs import ProtocolResult, bmc, prove_inductive, vacuity
 from txlanes.checker.symbolic import Uninterpretable
+from txlanes.executor.sharded.finite import standard_instance
+from txlanes.executor.sharded.protocol import PROTOCOL_MUTANTS, TwoPhaseCommit
 from txlanes.models.tx import TX_TYPES
 from txlanes.reports import write_atomic, write_json
 
@@ -30,6 +33,20 @@ def add_parser(commands: Any) -> None:
     )
     verify.add_argument(
         "--timeout", type=float, default=30.0, help="seconds per operation (30); then UNKNOWN"
+    )
+    verify.add_argument(
+        "--shards", type=int, metavar="N", help="cross-shard commit: shards in the bounded "
+        "model (2..6; default 2). Giving --shards or --depth alone checks only the protocol",
+    )  # fmt: skip
+    verify.add_argument(
+        "--depth", type=int, metavar="K", help="cross-shard commit: steps of bounded model "
+        "checking (1..30; default 8)",
+    )  # fmt: skip
+    verify.add_argument(
+        "--protocol",
+        default=TwoPhaseCommit.name,
+        choices=[TwoPhaseCommit.name, *PROTOCOL_MUTANTS],
+        help="the commit protocol to check: the real one, or a seeded bug (default 2pc)",
     )
     verify.add_argument(
         "--reports",
@@ -52,12 +69,35 @@ def _select(ops: list[str] | None) -> list[str]:
     return chosen
 
 
+def _protocol_results(args: argparse.Namespace, status: Any) -> list[ProtocolResult]:
+    shards = 2 if args.shards is None else args.shards
+    depth = 8 if args.depth is None else args.depth
+    if not 2 <= shards <= 6:
+        raise UsageError(f"--shards must be 2..6 (the bounded model's instance), got {shards}")
+    if not 1 <= depth <= 30:
+        raise UsageError(f"--depth must be 1..30, got {depth}")
+    protocol = PROTOCOL_MUTANTS.get(args.protocol, TwoPhaseCommit)()
+    timeout_ms = int(args.timeout * 1000)
+    status.update(f"cross-shard commit: bounded model checking, {shards} shards, depth 0/{depth}")
+    results = bmc(
+        protocol, standard_instance(shards), depth, timeout_ms,
+        progress=lambda level: status.update(
+            f"cross-shard commit: bounded model checking, {shards} shards, depth {level}/{depth}"
+        ),
+    )  # fmt: skip
+    status.update("cross-shard commit: inductive invariant for any number of shards")
+    return results + prove_inductive(protocol, timeout_ms) + vacuity(protocol, timeout_ms)
+
+
 def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be > 0, got {args.timeout}")
-    kinds = _select(args.ops)
+    protocol_asked = args.shards is not None or args.depth is not None
+    protocol_asked = protocol_asked or args.protocol != TwoPhaseCommit.name
+    kinds = _select(args.ops) if args.ops or not protocol_asked else []
     prover = Prover(budget_seconds=args.timeout, timeout_ms=int(min(args.timeout, 10) * 1000))
     results: list[Result] = []
+    protocol: list[ProtocolResult] = []
     with console.status("") as status:
         for i, kind in enumerate(kinds, 1):
             status.update(f"proving {kind} ({i}/{len(kinds)})")
@@ -67,7 +107,12 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
                 raise UsageError(
                     f"{kind}: the symbolic context cannot interpret it: {err}"
                 ) from None
+        if protocol_asked or not args.ops:
+            protocol = _protocol_results(args, status)
     rows = [[r.kind, r.prop, r.verdict, r.paths, f"{r.seconds:.2f}", r.note] for r in results]
+    name = args.protocol
+    rows += [[f"{name} · {r.scope}", r.prop, r.verdict, "", f"{r.seconds:.2f}", r.note]
+             for r in protocol]  # fmt: skip
     table = tabulate(
         rows,
         headers=["operation", "property", "result", "paths", "solver s", "note"],
@@ -85,6 +130,10 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
                     else "NOT reproduced by the sequential engine"
                 )
             )
+    for p in protocol:
+        if p.trace:
+            lines.append(f"\nCOUNTEREXAMPLE {name} · {p.scope} · {p.prop} — {p.note}")
+            lines += [f"    {line}" for line in p.trace]
     print("\n".join(lines))
     write_atomic(args.reports / "verify.md", "# txlanes verify\n\n" + "\n".join(lines) + "\n")
     write_json(
@@ -110,6 +159,19 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
                 }
                 for r in results
             ],
+            "protocol": [
+                {
+                    "protocol": name,
+                    "scope": p.scope,
+                    "property": p.prop,
+                    "result": p.verdict,
+                    "seconds": round(p.seconds, 3),
+                    "note": p.note,
+                    "trace": p.trace,
+                }
+                for p in protocol
+            ],
         },
     )
-    return EXIT_FAILED if any(r.verdict == COUNTEREXAMPLE for r in results) else EXIT_OK
+    failed = [r.verdict for r in results] + [p.verdict for p in protocol]
+    return EXIT_FAILED if COUNTEREXAMPLE in failed else EXIT_OK
