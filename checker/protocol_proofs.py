@@ -338,6 +338,9 @@ class _Universe:
             ),
             "debit": z3.Function("debit", self.sorts[TXN], self.sorts[SHARD], z3.IntSort()),
             "credit": z3.Function("credit", self.sorts[TXN], self.sorts[SHARD], z3.IntSort()),
+            "conflict": z3.Function(
+                "conflict", self.sorts[TXN], self.sorts[TXN], self.sorts[SHARD], z3.BoolSort()
+            ),
         }
         self.pre = {var: self._function(var, "") for var in STATE}
 
@@ -458,7 +461,7 @@ def _cti(
     lines = [f"step {action}({', '.join(show(a) for a in args)}) breaks {clause!r}"]
     for t in (a for a in args if a.sort() == u.sorts[TXN]):
         for p in universe[SHARD]:
-            facts = ", ".join(f"{r}={show(u.rigid[r](t, p))}" for r in u.rigid)
+            facts = ", ".join(f"{r}={show(u.rigid[r](t, p))}" for r in u.rigid if r != "conflict")
             lines.append(f"  {at('instance', (t, p))}: {facts}")
     for var, (sorts, _) in STATE.items():
         for index in _product([universe[s] for s in sorts]):

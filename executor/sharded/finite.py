@@ -56,9 +56,13 @@ class Instance:
     def indices(self, sorts: tuple[str, ...]) -> Iterator[Index]:
         return itertools.product(*(self.domain(s) for s in sorts))
 
-    def rigid(self, name: str, t: int, p: int) -> Any:
+    def rigid(self, name: str, t: int, *rest: int) -> Any:
+        p = rest[-1]
         if name == "part":
             return (t, p) in self.part
+        if name == "conflict":  # two participants on one account
+            o = rest[0]
+            return {(t, p), (o, p)} <= self.part and self.account[t, p] == self.account[o, p]
         if name == "account":
             return self.account[t, p]
         amounts = self.debit if name == "debit" else self.credit

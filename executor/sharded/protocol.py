@@ -49,13 +49,15 @@ STATE: dict[str, tuple[tuple[str, ...], str]] = {
     "commit_sent": ((TXN,), "bool"),
     "abort_sent": ((TXN,), "bool"),
 }
-#: The instance: which shards a transaction touches, the account it touches there, and the value
-#: it takes out (debit) and puts in (credit) there. A transaction's debits sum to its credits.
+#: The instance: which shards a transaction touches, the account it touches there, the value it
+#: takes out (debit) and puts in (credit) there, and which transactions conflict (share a key)
+#: on a shard. A transaction's debits sum to its credits.
 RIGID: dict[str, tuple[tuple[str, ...], str]] = {
     "part": ((TXN, SHARD), "bool"),
     "account": ((TXN, SHARD), ACCOUNT),
     "debit": ((TXN, SHARD), "int"),
     "credit": ((TXN, SHARD), "int"),
+    "conflict": ((TXN, TXN, SHARD), "bool"),  # a and b touch a common key on shard p
 }
 
 
@@ -143,7 +145,7 @@ class TwoPhaseCommit:
             v.forall(
                 TXN,
                 lambda o: v.implies(
-                    v.and_(o != t, conflict(v, o, t, p)), v.not_(v.get("locked", o, p))
+                    v.and_(o != t, v.rigid("conflict", o, t, p)), v.not_(v.get("locked", o, p))
                 ),
             ),
             v.get("balance", account) >= debit,
@@ -191,15 +193,6 @@ class TwoPhaseCommit:
 def _each(v: View, fn: Callable[[Any, Any], Any]) -> Any:
     """For every transaction and shard."""
     return v.forall(TXN, lambda t: v.forall(SHARD, lambda p: fn(t, p)))
-
-
-def conflict(v: View, a: Any, b: Any, p: Any) -> Any:
-    """Transactions a and b touch the same account on shard p."""
-    return v.and_(
-        v.rigid("part", a, p),
-        v.rigid("part", b, p),
-        v.rigid("account", a, p) == v.rigid("account", b, p),
-    )
 
 
 def prepared(v: View, t: Any, p: Any) -> Any:
@@ -250,7 +243,7 @@ def lock_safety(v: View) -> Any:
         lambda a, p: v.forall(
             TXN,
             lambda b: v.implies(
-                v.and_(a != b, conflict(v, a, b, p)),
+                v.and_(a != b, v.rigid("conflict", a, b, p)),
                 v.not_(v.and_(prepared(v, a, p), prepared(v, b, p))),
             ),
         ),
@@ -351,8 +344,8 @@ INVARIANT: dict[str, Property] = {
 }
 
 
-#: The protocol's rigid facts, assumed of every instance: amounts are non-negative and an
-#: account lives on a single shard.
+#: The protocol's rigid facts, assumed of every instance: amounts are non-negative, an account
+#: lives on a single shard, and conflict is symmetric, between participants.
 def well_formed(v: View) -> Any:
     return _each(
         v,
@@ -363,6 +356,15 @@ def well_formed(v: View) -> Any:
                 v,
                 lambda o, q: v.implies(
                     v.rigid("account", t, p) == v.rigid("account", o, q), p == q
+                ),
+            ),
+            v.forall(
+                TXN,
+                lambda o: v.implies(
+                    v.rigid("conflict", t, o, p),
+                    v.and_(
+                        v.rigid("conflict", o, t, p), v.rigid("part", t, p), v.rigid("part", o, p)
+                    ),
                 ),
             ),
         ),
