@@ -11,11 +11,14 @@ sequential engine to confirm it) or UNKNOWN (the solver timed out) — never a s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import itertools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import z3
@@ -29,7 +32,18 @@ from txlanes.models.uint import MAX_UINT256
 from txlanes.models.workload import Block, key_to_str, tx_fields
 
 from . import world as w
-from .symbolic import Explorer, OutOfTime, Path, Sym, SymbolicContext, Uninterpretable
+from .symbolic import (
+    SAT,
+    UNSAT,
+    Abstraction,
+    Explorer,
+    Infeasible,
+    OutOfTime,
+    Path,
+    Sym,
+    SymbolicContext,
+    Uninterpretable,
+)
 
 #: Schemas whose values are identities (token, contract or account ids used as key components
 #: or configuration): fixed to the deployment's values. Everything else is symbolic.
@@ -109,6 +123,9 @@ class Result:
     success_paths: int = 0
     counterexample: Counterexample | None = None
     note: str = ""
+    #: a path this result was proved on is satisfiable (exact check): the proof is not vacuous
+    witnessed: bool = False
+    _tried: list[Path] = field(default_factory=list, repr=False)  # for a witness
 
 
 Property = Callable[[Path, Mapping[str, Any]], z3.BoolRef | None]
@@ -281,6 +298,46 @@ def _builder(cls: type[Tx], fixed: Mapping[str, Any]) -> Callable[[Explorer], Tx
     return build
 
 
+# -- merging read-only helpers ------------------------------------------------------------------
+
+#: Read-only spec helpers whose paths are merged into one if-then-else value while proving
+#: (:meth:`Explorer.merge`): the helper's own code still runs, once per path of its own, but
+#: its forks no longer multiply the caller's paths (the lending liquidity loop forks on each
+#: market's membership, supply and debt). Merging is exact; a merged helper that writes state
+#: or emits fails loudly.
+MERGED: tuple[tuple[ModuleType, str], ...] = (
+    (lending, "exchange_rate"),
+    (lending, "borrow_balance"),
+    (lending, "borrow_rate"),
+    (lending, "shortfall"),
+    (lending, "seize_tokens"),
+)
+
+
+def _merging(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def merged(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(ctx, SymbolicContext):
+            return ctx.explorer.merge(lambda: fn(ctx, *args, **kwargs), ctx, name)
+        return fn(ctx, *args, **kwargs)  # a concrete run: the helper itself
+
+    return merged
+
+
+@contextlib.contextmanager
+def _merged_helpers() -> Iterator[None]:
+    """Route the spec's calls of the ``MERGED`` helpers through :meth:`Explorer.merge` (they
+    are module globals the spec looks up at call time), and restore them afterwards."""
+    originals = [(module, name, getattr(module, name)) for module, name in MERGED]
+    try:
+        for module, name, fn in originals:
+            setattr(module, name, _merging(f"{module.__name__}.{name}", fn))
+        yield
+    finally:
+        for module, name, fn in originals:
+            setattr(module, name, fn)
+
+
 # -- running ----------------------------------------------------------------------------------
 
 
@@ -289,9 +346,16 @@ class Prover:
     """Proves every property of every transaction type; configuration from ``world``."""
 
     world: w.World = field(default_factory=lambda: w.World(accounts=3))
-    timeout_ms: int = 10_000  # per solver query
+    timeout_ms: int = 10_000  # per solver query on the linear abstraction
     budget_seconds: float = 60.0  # per transaction type: exploration and proofs
     apply: Callable[[Tx, Context], None] = execute_tx  # a spec mutant can be proved against
+    #: per exact (nonlinear) solver query, tried when the abstraction proves nothing: a branch
+    #: it cannot decide is explored, a property it cannot decide is UNKNOWN
+    exact_ms: int = 1_000
+    branch_ms: int = 0  # per exact branch-feasibility query (0: undecided ones are explored)
+    _path_checks: dict[int, _PathCheck] = field(default_factory=dict, repr=False)
+    _abstraction: Abstraction = field(default_factory=Abstraction, repr=False)
+    _witnessed: dict[int, bool] = field(default_factory=dict, repr=False)
 
     def config(self) -> dict[Key, int]:
         return {k: v for k, v in self.world.genesis().items() if k[0] in CONFIG_SCHEMAS}
@@ -314,16 +378,23 @@ class Prover:
                 self.apply(tx, ctx)
             except Revert as revert:
                 path.reverted = revert.reason
-            except (Uninterpretable, OutOfTime):
+            except Uninterpretable as err:
+                if not explorer.uncertain:
+                    raise
+                # on a branch the solver could not decide: judged below, once it is decided
+                path.error = f"Uninterpretable: {err}"
+            except (OutOfTime, Infeasible):
                 raise
             except Exception as err:  # a crash on a feasible path is a spec bug: report it
                 path.error = f"{type(err).__name__}: {err}"
             found.append((path, tx))
             return path
 
-        explorer = Explorer(self.timeout_ms, budget)
-        explorer.explore(run)
-        return found, explorer.complete
+        explorer = Explorer(self.timeout_ms, budget, prune_reverts=True, exact_ms=self.branch_ms)
+        with _merged_helpers():
+            explored = explorer.explore(run)
+        kept = {id(p) for p in explored}  # runs that ended infeasible are not paths
+        return [(p, tx) for p, tx in found if id(p) in kept], explorer.complete
 
     def prove(
         self,
@@ -340,7 +411,8 @@ class Prover:
         all_cases = cases(kind, cls)
         for name, _ in applicable:
             results[name] = Result(kind, name, VACUOUS, 0.0, 0, len(all_cases))
-        errors = []
+        errors: list[str] = []
+        undecided: list[str] = []
         deadline = time.perf_counter() + self.budget_seconds
         complete = True
         for case in all_cases:
@@ -350,9 +422,16 @@ class Prover:
                 break
             case_paths, done = self.paths(case, left)
             complete = complete and done
+            self._path_checks, self._abstraction, self._witnessed = {}, Abstraction(), {}
             for path, tx in case_paths:
                 if path.error:
-                    errors.append(f"{case.description}: {path.error}")
+                    exists = self._explorer().feasible(path.condition, self.timeout_ms)
+                    if exists == SAT and path.error.startswith("Uninterpretable: "):
+                        raise Uninterpretable(path.error.removeprefix("Uninterpretable: "))
+                    if exists == SAT:
+                        errors.append(f"{case.description}: {path.error}")
+                    elif exists != UNSAT:  # the solver could not tell whether the path exists
+                        undecided.append(f"{case.description}: {path.error}")
                 if path.reverted is not None or path.error:
                     continue
                 for name, prop in applicable:
@@ -362,13 +441,26 @@ class Prover:
         for result in out:
             if result.verdict == VACUOUS and result.success_paths:
                 result.verdict = NOT_APPLICABLE
+            for path in result._tried[:2] if result.verdict == PROVED else []:
+                # nonlinear models can take longer to find: a second chance, with more time
+                if not result.witnessed:
+                    result.witnessed = self._satisfiable(path, self.timeout_ms)
+            if result.verdict == PROVED and not result.witnessed:
+                result.verdict = UNKNOWN  # every path proved on may be infeasible: vacuous
+                result.note = "no path it was proved on could be shown satisfiable"
             if not complete and result.verdict != COUNTEREXAMPLE:
                 result.verdict = UNKNOWN
                 result.note = f"exploration stopped after {self.budget_seconds:.0f} s"
         for result in out:
+            if undecided and result.verdict != COUNTEREXAMPLE:
+                result.verdict = UNKNOWN
+                result.note = f"on a path the solver could not decide: {undecided[0]}"
             if errors:
                 result.note = f"spec raised on a feasible path: {errors[0]}"
         return out
+
+    def _explorer(self) -> Explorer:
+        return Explorer(self.timeout_ms, exact_ms=self.exact_ms)
 
     def _check(self, result: Result, path: Path, tx: Tx, prop: Property) -> None:
         claim = prop(path, {})
@@ -376,23 +468,56 @@ class Prover:
             return
         start = time.perf_counter()
         result.paths += 1
-        solver = z3.Solver()
-        solver.set("timeout", self.timeout_ms)
-        solver.add(*path.condition)
-        if solver.check() != z3.sat:  # vacuity: this path's assumptions must be satisfiable
+        try:
+            verdict = self._decide(result, path, tx, claim)
+        finally:
             result.seconds += time.perf_counter() - start
-            return
-        solver.add(z3.Not(claim))
-        verdict = solver.check()
-        result.seconds += time.perf_counter() - start
-        if verdict == z3.unsat:
+        if verdict == PROVED:
             if result.verdict == VACUOUS:
                 result.verdict = PROVED
-        elif verdict == z3.sat and result.verdict != COUNTEREXAMPLE:
+            if not result.witnessed and len(result._tried) < 8:
+                result._tried.append(path)
+                result.witnessed = self._satisfiable(path)
+        elif verdict == COUNTEREXAMPLE:
             result.verdict = COUNTEREXAMPLE
-            result.counterexample = self._concretize(solver.model(), path, tx, result.prop)
-        elif verdict == z3.unknown and result.verdict in (VACUOUS, PROVED):
+        elif verdict == UNKNOWN and result.verdict in (VACUOUS, PROVED):
             result.verdict = UNKNOWN
+
+    def _satisfiable(self, path: Path, timeout_ms: int = 0) -> bool:
+        found = self._witnessed.get(id(path))
+        if found is None or (not found and timeout_ms > self.exact_ms):
+            solver = z3.Solver()
+            solver.set("timeout", max(timeout_ms, self.exact_ms))
+            solver.add(*path.condition)
+            found = self._witnessed[id(path)] = solver.check() == z3.sat
+        return found
+
+    def _decide(self, result: Result, path: Path, tx: Tx, claim: z3.BoolRef) -> str | None:
+        """PROVED, COUNTEREXAMPLE (confirmed by replay), UNKNOWN, or None (no such state)."""
+        checker = self._path_checks.get(id(path))
+        if checker is None:
+            checker = _PathCheck(path.condition, self.timeout_ms, self._abstraction)
+            self._path_checks[id(path)] = checker
+        if checker.refutes(claim):
+            return PROVED
+        if result.verdict == COUNTEREXAMPLE:
+            return None  # one confirmed counterexample is reported; do not look for more
+        solver = z3.Solver()
+        solver.set("timeout", self.exact_ms)
+        solver.add(*path.condition)
+        if solver.check() == z3.unsat:  # vacuity: this path's assumptions must be satisfiable
+            return None
+        solver.add(z3.Not(claim))
+        verdict = solver.check()
+        if verdict == z3.unsat:
+            return PROVED
+        if verdict == z3.sat:
+            found = self._concretize(solver.model(), path, tx, result.prop)
+            if found.confirmed:
+                result.counterexample = found
+                return COUNTEREXAMPLE
+            result.note = result.note or "a solver model was not reproduced by the engine"
+        return UNKNOWN
 
     def _concretize(self, model: Any, path: Path, tx: Tx, prop: str) -> Counterexample:
         def value(term: Any) -> int:
@@ -411,6 +536,41 @@ class Prover:
         detail = ", ".join(f"{k[0]}{list(k[1:])}={v}" for k, v in sorted(pre.items()) if v)
         confirmed = _replay_violates(concrete_tx, pre, env, prop, self.apply)
         return Counterexample(concrete_tx, pre, detail, confirmed)
+
+
+class _PathCheck:
+    """The linear abstraction of one path's condition on an incremental solver, which each
+    property's negated claim is checked against: UNSAT there proves the claim on the path."""
+
+    def __init__(
+        self, condition: list[z3.BoolRef], timeout_ms: int, abstraction: Abstraction
+    ) -> None:
+        self.abstraction = abstraction  # shared by a case's paths: their conditions overlap
+        self.solver = z3.Solver()
+        self.solver.set("timeout", timeout_ms)
+        self.atoms = frozenset[int]()
+        for formula in condition:
+            term, atoms = self.abstraction.term(formula)
+            self.solver.add(term)
+            self.atoms |= atoms
+        self.solver.add(*self.abstraction.facts(self.atoms))
+
+    def refutes(self, claim: z3.BoolRef) -> bool:
+        """Whether the abstraction proves ``claim``: first with the facts of each product,
+        division and square root, then adding monotonicity lemmas between products."""
+        term, atoms = self.abstraction.term(z3.Not(claim))
+        self.solver.push()
+        try:
+            self.solver.add(term, *self.abstraction.facts(atoms - self.atoms))
+            if self.solver.check() == z3.unsat:
+                return True
+            lemmas = self.abstraction.monotonicity(self.atoms | atoms)
+            if not lemmas or len(lemmas) > 5_000:
+                return False
+            self.solver.add(*lemmas)
+            return bool(self.solver.check() == z3.unsat)
+        finally:
+            self.solver.pop()
 
 
 def _replay_violates(

@@ -13,6 +13,7 @@ component that is symbolic, ``int()`` of a term, an unknown helper) raises
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,11 +75,13 @@ class Sym:
         return self._wrap(_term(other) * self.term)
 
     def _divide(self, num: Term, den: Term, op: str) -> Sym:
+        constant = den.as_long() if z3.is_int_value(den) else None
         # Python raises on a zero divisor; z3 leaves x/0 unspecified. Make the crash a path.
-        if self.explorer.decide(den == 0):
+        if constant == 0 or (constant is None and self.explorer.decide(den == 0)):
             raise ZeroDivisionError(f"unchecked {op} by a symbolic divisor that can be 0")
         # For a negative dividend z3's Euclidean division differs from Python's floor division.
-        if self.explorer.decide(z3.Or(num < 0, den < 0)):
+        if self.explorer.decide(num < 0 if constant is not None and constant > 0 else
+                                z3.Or(num < 0, den < 0)):  # fmt: skip
             raise Uninterpretable(f"{op} of a possibly negative value")
         return self._wrap(num / den if op == "//" else num % den)
 
@@ -120,7 +123,9 @@ class Sym:
         if self.explorer.decide(self.term < 0):
             raise ValueError("isqrt of a negative value")
         root = self.explorer.fresh("isqrt")
-        self.explorer.assume(root * root <= self.term, self.term < (root + 1) * (root + 1))
+        self.explorer.assume(
+            root >= 0, root * root <= self.term, self.term < (root + 1) * (root + 1)
+        )
         return self._wrap(root)
 
     def __hash__(self) -> int:
@@ -164,10 +169,32 @@ class Path:
     events: list[Event]
     reverted: str | None = None  # the revert reason
     error: str | None = None  # an exception other than Revert: a spec bug on this path
+    #: a branch on the way was taken because the solver could not rule it out (a timeout), not
+    #: because it found it feasible: the path may be infeasible
+    uncertain: bool = False
 
 
 class OutOfTime(Exception):
     """The exploration's time budget ran out: some paths were not explored."""
+
+
+class Infeasible(Exception):
+    """The path's condition is unsatisfiable (a condition added without a solver call made it
+    so): the path does not exist and is dropped."""
+
+
+SAT, UNSAT, UNKNOWN = "sat", "unsat", "unknown"
+
+
+@dataclass
+class _Summary:
+    """A merged call: its outcomes (kind, condition, value) and what it left on the path."""
+
+    outcomes: list[tuple[str, z3.BoolRef, Any]]
+    facts: list[z3.BoolRef]
+    pre: dict[Key, Term]
+    fresh: int
+    uncertain: bool
 
 
 @dataclass
@@ -176,19 +203,40 @@ class Explorer:
 
     ``budget_seconds`` bounds the whole exploration; when it runs out, ``complete`` is False and
     whatever was not explored must not be claimed.
+
+    A branch's feasibility is first checked on the linear :class:`Abstraction` of the path
+    (unsatisfiable there: infeasible, soundly), then exactly within ``exact_ms``; a branch the
+    solver cannot decide is explored (an over-approximation, sound for proofs) and its paths
+    are marked ``uncertain``. With ``prune_reverts``, ``require`` adds its condition to the path
+    instead of forking to a revert path: proofs look only at success paths.
     """
 
     timeout_ms: int = 10_000
     budget_seconds: float = float("inf")
     complete: bool = True
     assumptions: list[z3.BoolRef] = field(default_factory=list)
+    prune_reverts: bool = False
+    exact_ms: int | None = None  # the exact feasibility check's timeout (None: timeout_ms)
+    abstraction: Abstraction = field(default_factory=lambda: Abstraction())
     _prefix: list[bool] = field(default_factory=list)
     _taken: list[bool] = field(default_factory=list)
-    _pending: list[list[bool]] = field(default_factory=list)
+    _pending: list[tuple[list[bool], bool]] = field(default_factory=list)
     _condition: list[z3.BoolRef] = field(default_factory=list)
     _fresh: int = 0
     _deadline: float = float("inf")
+    _uncertain: bool = False
+    _hoist: list[z3.BoolRef] | None = None  # while summarizing a merged call: its facts
+    _summaries: dict[tuple[tuple[bool, ...], int], _Summary] = field(default_factory=dict)
+    _merges: int = 0
+    _solver: Any = None  # the abstraction's incremental solver, and what it holds:
+    _stack: list[tuple[z3.BoolRef, frozenset[int]]] = field(default_factory=list)
+    _asserted_atoms: set[int] = field(default_factory=set)
     unknown_branches: int = 0
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether the current path took a branch the solver could not show feasible."""
+        return self._uncertain
 
     def fresh(self, name: str) -> Term:
         self._fresh += 1
@@ -197,12 +245,58 @@ class Explorer:
     def assume(self, *facts: z3.BoolRef) -> None:
         """Facts true on every path from here (definitions of fresh symbols)."""
         self._condition.extend(facts)
+        if self._hoist is not None:
+            self._hoist.extend(facts)
 
-    def _feasible(self, extra: z3.BoolRef) -> z3.CheckSatResult:
+    def require(self, cond: z3.BoolRef) -> None:
+        """Continue only where ``cond`` holds, without a solver call (the other side reverts)."""
+        self._condition.append(cond)
+
+    def feasible(self, formulas: list[z3.BoolRef], exact_ms: int | None = None) -> str:
+        """SAT, UNSAT or UNKNOWN: the abstraction first (UNSAT there is UNSAT), then exactly."""
+        verdict, abstracted = self._abstract_check(formulas)
+        if verdict == z3.unsat:
+            return UNSAT
+        if not abstracted:  # nothing was abstracted: this was the exact query
+            return SAT if verdict == z3.sat else UNKNOWN
+        if exact_ms == 0:
+            return UNKNOWN
         solver = z3.Solver()
-        solver.set("timeout", self.timeout_ms)
-        solver.add(*self.assumptions, *self._condition, extra)
-        return solver.check()
+        solver.set("timeout", self.timeout_ms if exact_ms is None else exact_ms)
+        solver.add(*formulas)
+        verdict = solver.check()
+        return SAT if verdict == z3.sat else UNSAT if verdict == z3.unsat else UNKNOWN
+
+    def _abstract_check(self, formulas: list[z3.BoolRef]) -> tuple[Any, bool]:
+        """The abstraction of ``formulas`` on one incremental solver: a scope per formula, so
+        the next query (a path's condition grows, or shares a prefix) re-adds only the rest."""
+        if self._solver is None:
+            self._solver = z3.Solver()
+            self._solver.set("timeout", min(self.timeout_ms, 2_000))
+        solver, stack = self._solver, self._stack
+        shared = 0
+        for asserted, formula in zip(stack, formulas, strict=False):
+            if asserted[0] is not formula and not asserted[0].eq(formula):
+                break
+            shared += 1
+        if len(stack) > shared:
+            solver.pop(len(stack) - shared)
+            for _, atoms in stack[shared:]:
+                self._asserted_atoms.difference_update(atoms)
+            del stack[shared:]
+        abstracted = any(atoms for _, atoms in stack)
+        for formula in formulas[shared:]:
+            term, atoms = self.abstraction.term(formula)
+            new = atoms - self._asserted_atoms
+            solver.push()
+            solver.add(term, *self.abstraction.facts(frozenset(new)))
+            self._asserted_atoms |= new
+            stack.append((formula, new))
+            abstracted = abstracted or bool(atoms)
+        return solver.check(), abstracted
+
+    def _feasible(self, extra: z3.BoolRef) -> str:
+        return self.feasible([*self.assumptions, *self._condition, extra], self.exact_ms)
 
     def decide(self, cond: z3.BoolRef) -> bool:
         if time.perf_counter() > self._deadline:
@@ -212,17 +306,20 @@ class Explorer:
             choice = self._prefix[depth]
         else:
             can_true = self._feasible(cond)
-            can_false = self._feasible(z3.Not(cond))
-            if z3.unknown in (can_true, can_false):
+            # where cond cannot hold, the path (if it exists at all) goes on without it
+            can_false = self._feasible(z3.Not(cond)) if can_true != UNSAT else UNKNOWN
+            if UNKNOWN in (can_true, can_false):
                 self.unknown_branches += 1
-            true_ok, false_ok = can_true != z3.unsat, can_false != z3.unsat
+            true_ok, false_ok = can_true != UNSAT, can_false != UNSAT
             if true_ok and false_ok:
-                self._pending.append([*self._taken, False])
+                self._pending.append(([*self._taken, False], self._uncertain or can_false != SAT))
                 choice = True
             elif true_ok or false_ok:
                 choice = true_ok
-            else:
-                raise RuntimeError("an infeasible path was entered")  # cannot happen
+            else:  # the path itself is infeasible: a required condition contradicts it
+                raise Infeasible
+            if (can_true if choice else can_false) != SAT and can_true != UNSAT:
+                self._uncertain = True
         self._taken.append(choice)
         self._condition.append(cond if choice else z3.Not(cond))
         return choice
@@ -230,19 +327,123 @@ class Explorer:
     def explore(self, run: Callable[[Explorer], Path]) -> list[Path]:
         """Run ``run`` once per feasible path; each run re-creates its symbols identically."""
         paths: list[Path] = []
-        self._pending = [[]]
+        self._pending = [([], False)]
+        self._summaries = {}
         self._deadline = time.perf_counter() + self.budget_seconds
         while self._pending:
-            self._prefix = self._pending.pop()
-            self._taken, self._condition, self._fresh = [], [], 0
+            self._prefix, self._uncertain = self._pending.pop()
+            self._taken, self._condition, self._fresh, self._merges = [], [], 0, 0
             try:
                 path = run(self)
             except OutOfTime:
                 self.complete = False
                 break
+            except Infeasible:
+                continue
             path.condition = list(self._condition)
+            path.uncertain = path.uncertain or self._uncertain
             paths.append(path)
         return paths
+
+    # -- merging a read-only call's paths into one value ----------------------------------------
+
+    def merge(self, call: Callable[[], Any], ctx: SymbolicContext, name: str) -> Any:
+        """The result of ``call`` (a read-only spec helper) as one if-then-else value over all of
+        its paths, instead of one path each: exact, because the helper's outcomes partition the
+        states it can run in. Reverts and crashes inside it stay branches of the caller."""
+        self._merges += 1
+        key = (tuple(self._taken), self._merges)
+        summary = self._summaries.get(key)
+        if summary is None:
+            summary = self._summarize(call, ctx, name)
+            self._summaries[key] = summary
+        else:
+            ctx.pre.update(summary.pre)
+            self._fresh = summary.fresh
+        self.assume(*summary.facts)
+        self._uncertain = self._uncertain or summary.uncertain
+        for kind in ("error", "revert"):
+            chosen = [(c, v) for k, c, v in summary.outcomes if k == kind]
+            if not chosen:
+                continue
+            if kind == "revert" and self.prune_reverts:
+                self.require(z3.Not(z3.Or(*[c for c, _ in chosen])))
+            elif self.decide(z3.Or(*[c for c, _ in chosen])):
+                raise chosen[0][1]
+        values = [(c, v) for k, c, v in summary.outcomes if k == "ok"]
+        if not values:
+            raise Infeasible
+        self.require(z3.Or(*[c for c, _ in values]))
+        return self._combine(values, name)
+
+    def _summarize(self, call: Callable[[], Any], ctx: SymbolicContext, name: str) -> _Summary:
+        saved = (self._prefix, self._taken, self._pending, self._condition, self._summaries,
+                 self._merges, self._hoist, self._uncertain)  # fmt: skip
+        base = list(self._condition)
+        hoist: list[z3.BoolRef] = []
+        writes, events, known = dict(ctx.writes), len(ctx.events), set(ctx.pre)
+        outcomes: list[tuple[str, z3.BoolRef, Any]] = []
+        pending: list[tuple[list[bool], bool]] = [([], False)]
+        uncertain = False
+        self._pending, self._summaries, self._hoist = pending, {}, hoist
+        try:
+            while pending:
+                self._prefix, self._uncertain = pending.pop()
+                # facts an earlier run of the helper made (symbols it read) hold here too
+                self._taken, self._condition, self._merges = [], [*base, *hoist], 0
+                try:
+                    outcome: tuple[str, Any] = ("ok", call())
+                except Revert as revert:
+                    outcome = ("revert", revert)
+                except Infeasible:
+                    continue
+                except Uninterpretable as err:
+                    if not self._uncertain:
+                        raise
+                    outcome = ("error", err)  # on a maybe-infeasible branch: the caller judges
+                except OutOfTime:
+                    raise
+                except Exception as err:  # a crash stays a crash of the caller's path
+                    outcome = ("error", err)
+                if (
+                    ctx.writes.keys() != writes.keys()
+                    or len(ctx.events) != events
+                    or any(ctx.writes[k] is not v for k, v in writes.items())
+                ):
+                    raise Uninterpretable(f"{name} writes state or emits: it cannot be merged")
+                condition = z3.And(*self._condition[len(base) :])  # with the facts: harmless
+                outcomes.append((outcome[0], condition, outcome[1]))
+                uncertain = uncertain or self._uncertain
+        finally:
+            (self._prefix, self._taken, self._pending, self._condition, self._summaries,
+             self._merges, self._hoist, self._uncertain) = saved  # fmt: skip
+        pre = {k: v for k, v in ctx.pre.items() if k not in known}
+        return _Summary(outcomes, hoist, pre, self._fresh, uncertain)
+
+    def _combine(self, values: list[tuple[z3.BoolRef, Any]], name: str) -> Any:
+        first = values[0][1]
+        if isinstance(first, tuple):
+            if not all(isinstance(v, tuple) and len(v) == len(first) for _, v in values):
+                raise Uninterpretable(f"{name} returns tuples of different shapes")
+            return tuple(
+                self._combine([(c, v[i]) for c, v in values], name) for i in range(len(first))
+            )
+        if all(_same(v, first) for _, v in values):
+            return first
+        if all(isinstance(v, bool) for _, v in values):
+            return SymBool(z3.Or(*[c for c, v in values if v]), self)
+        if not all(isinstance(v, (int, Sym)) and not isinstance(v, bool) for _, v in values):
+            raise Uninterpretable(f"{name} returns values that cannot be merged: {values}")
+        term = _term(values[-1][1])
+        for condition, value in reversed(values[:-1]):
+            term = z3.If(condition, _term(value), term)
+        return Sym(term, self)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, Sym) and isinstance(b, Sym):
+        return bool(a.term.eq(b.term))
+    return type(a) is type(b) and not isinstance(a, (Sym, SymBool)) and bool(a == b)
 
 
 class SymbolicContext:
@@ -301,13 +502,194 @@ class SymbolicContext:
     def write(self, key: Key, value: Any) -> None:
         self._concrete(key)
         self.symbol(key)  # the frame: every written key has a pre-state symbol
-        if not 0 <= value <= MAX_UINT256:
+        if isinstance(value, Sym) and self.explorer.prune_reverts:
+            self.explorer.require(z3.And(value.term >= 0, value.term <= MAX_UINT256))
+        elif not 0 <= value <= MAX_UINT256:
             raise Revert("uint256 out of range")
         self.writes[key] = value
 
     def require(self, condition: Any, reason: str) -> None:
-        if not condition:
+        if self.explorer.prune_reverts and isinstance(condition, (Sym, SymBool)):
+            term = condition.term if isinstance(condition, SymBool) else condition.term != 0
+            self.explorer.require(term)
+        elif not condition:
             raise Revert(reason)
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+
+
+# -- a linear over-approximation of nonlinear integer terms -------------------------------------
+
+_NONLINEAR = (z3.Z3_OP_MUL, z3.Z3_OP_IDIV, z3.Z3_OP_MOD)
+
+
+@dataclass
+class _Atom:
+    """A fresh integer standing for one nonlinear subterm, and the sound facts about it."""
+
+    var: Term
+    facts: list[z3.BoolRef]
+    deps: frozenset[int]  # atoms whose facts these facts mention
+    factors: tuple[Term, Term] | None = None  # a product's two (abstracted) factors
+
+
+class Abstraction:
+    """Replaces every product of two non-constant terms, and every ``div``/``mod`` with a
+    non-constant operand, by a fresh integer constrained only by facts that hold for the exact
+    operation (signs, zeros, ones, bounds; ``x // c`` and ``x % c`` with a constant ``c > 0``
+    exactly). Identical subterms get the same integer. Every model of the exact formula extends
+    to one of the abstracted formula, so an unsatisfiable abstraction proves the exact formula
+    unsatisfiable; a satisfiable one proves nothing.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[Term, frozenset[int]]] = {}
+        self._keep: list[Term] = []  # keeps memoized ASTs alive, so their ids stay unique
+        self._atoms: dict[int, _Atom] = {}  # by the atom var's id
+        self._products: dict[tuple[int, int], Term] = {}
+        self._count = 0
+
+    def _fresh(self, name: str) -> Term:
+        self._count += 1
+        return z3.Int(f"abs.{name}!{self._count}")
+
+    def _atom(self, var: Term, facts: list[z3.BoolRef], deps: frozenset[int] = frozenset(),
+              factors: tuple[Term, Term] | None = None) -> tuple[Term, frozenset[int]]:  # fmt: skip
+        self._keep.append(var)
+        self._atoms[var.get_id()] = _Atom(var, facts, deps, factors)
+        return var, frozenset({var.get_id()}) | deps
+
+    def product(self, x: Term, y: Term) -> tuple[Term, frozenset[int]]:
+        """The atom of ``x * y`` for two abstracted (linear) factors, commutatively shared."""
+        ids = sorted((x.get_id(), y.get_id()))
+        key = (ids[0], ids[1])
+        if key in self._products:
+            var = self._products[key]
+            return var, frozenset({var.get_id()}) | self._atoms[var.get_id()].deps
+        var = self._fresh("mul")
+        self._products[key] = var
+        self._keep += [x, y]
+        facts = [
+            z3.Implies(z3.Or(x == 0, y == 0), var == 0),
+            z3.Implies(x == 1, var == y),
+            z3.Implies(y == 1, var == x),
+            z3.Implies(z3.And(x >= 0, y >= 0), var >= 0),
+            z3.Implies(z3.And(x >= 1, y >= 0), var >= y),
+            z3.Implies(z3.And(y >= 1, x >= 0), var >= x),
+        ]
+        if x.eq(y):
+            facts += [var >= 0, var >= x]
+        return self._atom(var, facts, factors=(x, y))
+
+    def term(self, t: Term) -> tuple[Term, frozenset[int]]:
+        """``t`` abstracted, and the atoms it mentions (with their dependencies)."""
+        key = t.get_id()
+        found = self._memo.get(key)
+        if found is not None:
+            return found
+        result = self._abstract(t)
+        self._memo[key] = result
+        self._keep.append(t)
+        return result
+
+    def _abstract(self, t: Term) -> tuple[Term, frozenset[int]]:
+        if not z3.is_app(t) or t.num_args() == 0:
+            return t, frozenset()
+        kind = t.decl().kind()
+        children = t.children()
+        parts = [self.term(c) for c in children]
+        atoms = frozenset().union(*(a for _, a in parts))
+        args = [p for p, _ in parts]
+        if kind not in _NONLINEAR and all(a is c for a, c in zip(args, children, strict=True)):
+            return t, atoms  # nothing below was abstracted
+        if kind == z3.Z3_OP_MUL:
+            constant = [a for a in args if z3.is_int_value(a)]
+            symbolic = [a for a in args if not z3.is_int_value(a)]
+            if len(symbolic) <= 1:
+                return _rebuild(t, args) if len(args) > 1 else args[0], atoms
+            acc = symbolic[0]
+            for factor in symbolic[1:]:
+                acc, more = self.product(acc, factor)
+                atoms |= more
+            for c in constant:
+                acc = acc * c
+            return acc, atoms
+        if kind in (z3.Z3_OP_IDIV, z3.Z3_OP_MOD):
+            x, y = args
+            if z3.is_int_value(y) and y.as_long() > 0:
+                c = y.as_long()
+                q, r = self._fresh("div"), self._fresh("mod")
+                var, own = self._atom(
+                    q if kind == z3.Z3_OP_IDIV else r, [x == c * q + r, r >= 0, r < c]
+                )
+                self._keep += [q, r]
+                return var, atoms | own
+            if kind == z3.Z3_OP_IDIV:
+                q = self._fresh("div")
+                m, more = self.product(q, y)
+                facts = [
+                    z3.Implies(y >= 1, z3.And(m <= x, x < m + y)),
+                    z3.Implies(z3.And(x >= 0, y >= 1), z3.And(q >= 0, q <= x)),
+                    z3.Implies(z3.And(x >= 0, x < y), q == 0),
+                    z3.Implies(z3.And(y >= 1, x >= y), q >= 1),
+                    z3.Implies(y == 1, q == x),
+                ]
+                var, own = self._atom(q, facts, deps=more)
+                return var, atoms | own
+            r = self._fresh("mod")
+            facts = [
+                z3.Implies(y >= 1, z3.And(r >= 0, r < y)),
+                z3.Implies(z3.And(x >= 0, y >= 1), r <= x),
+                z3.Implies(z3.And(x >= 0, x < y), r == x),
+            ]
+            var, own = self._atom(r, facts)
+            return var, atoms | own
+        if kind in _NONLINEAR or kind in (z3.Z3_OP_POWER, z3.Z3_OP_REM):
+            raise Uninterpretable(f"cannot abstract {t.decl()}")  # pragma: no cover
+        return _rebuild(t, args), atoms
+
+    def facts(self, atoms: frozenset[int]) -> list[z3.BoolRef]:
+        return [f for a in sorted(atoms) for f in self._atoms[a].facts]
+
+    def monotonicity(self, atoms: frozenset[int]) -> list[z3.BoolRef]:
+        """``0 <= x <= k*u and 0 <= y <= m*v`` implies ``x*y <= k*m*(u*v)``, for every pair of
+        products among ``atoms`` and scales ``k``, ``m`` from 1 and the coefficients of ``x``,
+        ``y`` (any scale is sound; these are the ones a proof is likely to need)."""
+        products = [self._atoms[a] for a in sorted(atoms) if self._atoms[a].factors is not None]
+        lemmas: list[z3.BoolRef] = []
+        for p, q in itertools.permutations(products, 2):
+            assert p.factors is not None and q.factors is not None
+            x, y = p.factors
+            for u, v in (q.factors, q.factors[::-1]):
+                for k in _scales(x):
+                    for m in _scales(y):
+                        lemmas.append(
+                            z3.Implies(
+                                z3.And(x >= 0, x <= k * u, y >= 0, y <= m * v),
+                                p.var <= k * m * q.var,
+                            )
+                        )
+        return lemmas
+
+
+def _scales(t: Term) -> list[int]:
+    """1 and the positive constant coefficients in a linear term."""
+    found = {1}
+    todo = [t]
+    while todo:
+        node = todo.pop()
+        if z3.is_app(node) and node.num_args():
+            if node.decl().kind() == z3.Z3_OP_MUL:
+                found |= {c.as_long() for c in node.children() if z3.is_int_value(c)}
+            todo.extend(node.children())
+    return sorted(c for c in found if c > 0)
+
+
+def _rebuild(t: Term, args: list[Term]) -> Term:
+    """``t``'s operator applied to ``args`` (z3's low-level call: this is the hot path)."""
+    array = (z3.Ast * len(args))()
+    for i, arg in enumerate(args):
+        array[i] = arg.as_ast()
+    ctx = t.ctx
+    return z3.z3._to_expr_ref(z3.Z3_mk_app(ctx.ref(), t.decl().ast, len(args), array), ctx)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+import z3
 
 from txlanes.checker.proofs import (
     COUNTEREXAMPLE,
@@ -13,10 +14,13 @@ from txlanes.checker.proofs import (
     PROVED,
     UNKNOWN,
     Prover,
+    _PathCheck,
     assert_holds,
+    k_never_decreases,
 )
 from txlanes.checker.spec_mutants import SPEC_MUTANTS
-from txlanes.models import Context, Tx, erc20
+from txlanes.checker.symbolic import Abstraction
+from txlanes.models import Context, Tx, amm, erc20, execute_tx
 
 FAST_KINDS = [
     "erc20.transfer",
@@ -101,3 +105,63 @@ def test_a_users_own_operation_can_be_proved_from_pytest() -> None:
     assert result.verdict == PROVED
     with pytest.raises(AssertionError, match=r"conservation does not hold for user\.sweep"):
         assert_holds(leaky_sweep, Sweep, "conservation")
+
+
+# -- nonlinear operations: proved on the linear abstraction ------------------------------------
+
+NONLINEAR_KINDS = ["amm.add_liquidity", "amm.swap_exact_in", "perp.decrease", "lend.supply"]
+
+
+@pytest.mark.parametrize("kind", NONLINEAR_KINDS)
+def test_nonlinear_operations_are_proved(kind: str) -> None:
+    results = Prover(timeout_ms=5_000, budget_seconds=60).prove(kind)
+    assert results
+    for result in results:
+        assert result.verdict in (PROVED, NOT_APPLICABLE), (result.prop, result.verdict)
+        assert result.verdict != PROVED or result.witnessed  # not vacuous
+    assert any(r.verdict == PROVED for r in results)
+
+
+def test_the_amm_k_proof_holds_for_the_router_swap() -> None:
+    (result,) = Prover(budget_seconds=60).prove("amm.swap_exact_out", {"amm-k": k_never_decreases})
+    assert result.verdict == PROVED and result.paths > 0
+
+
+def _swap_without_k(tx: Tx, ctx: Context) -> None:
+    """UniswapV2Pair.swap without its K check: an input of 1 buys the whole pool."""
+    if not isinstance(tx, amm.PairSwap):
+        execute_tx(tx, ctx)
+        return
+    token0, token1 = ctx.read((amm.TOKEN0, tx.pair)), ctx.read((amm.TOKEN1, tx.pair))
+    ctx.require(token0 != 0, "UniswapV2Router: PAIR_NOT_FOUND")
+    if tx.amount0_in > 0:
+        erc20.move(ctx, token0, tx.sender, tx.pair, tx.amount0_in)
+    if tx.amount1_in > 0:
+        erc20.move(ctx, token1, tx.sender, tx.pair, tx.amount1_in)
+    reserve0, reserve1 = ctx.read((amm.RESERVE0, tx.pair)), ctx.read((amm.RESERVE1, tx.pair))
+    ctx.require(tx.amount0_out < reserve0 and tx.amount1_out < reserve1, "LIQUIDITY")
+    ctx.require(tx.to != token0 and tx.to != token1, "UniswapV2: INVALID_TO")
+    if tx.amount0_out > 0:
+        erc20.move(ctx, token0, tx.pair, tx.to, tx.amount0_out)
+    if tx.amount1_out > 0:
+        erc20.move(ctx, token1, tx.pair, tx.to, tx.amount1_out)
+    balance0 = ctx.read((erc20.BAL, token0, tx.pair))
+    balance1 = ctx.read((erc20.BAL, token1, tx.pair))
+    amm._update(ctx, tx.pair, balance0, balance1)
+
+
+def test_a_nonlinear_spec_bug_is_refuted_with_a_confirmed_counterexample() -> None:
+    prover = Prover(apply=_swap_without_k, budget_seconds=60)
+    (result,) = prover.prove("amm.pair_swap", {"amm-k": k_never_decreases})
+    assert result.verdict == COUNTEREXAMPLE
+    assert result.counterexample is not None and result.counterexample.confirmed
+
+
+def test_an_abstraction_alone_never_proves_a_false_nonlinear_claim() -> None:
+    """x*y >= x is false for y = 0: the abstraction must not prove it (facts are sound)."""
+    x, y = z3.Ints("x y")
+    check = _PathCheck([x >= 1, y >= 0], 5_000, Abstraction())
+    assert not check.refutes(x * y >= x)
+    assert check.refutes(x * (y + 1) >= x)  # provable: y + 1 >= 1
+    assert not check.refutes((x * y) / 7 >= 1)
+    assert check.refutes((x * (y + 1)) / x >= 1)
