@@ -21,10 +21,10 @@ from hypothesis.errors import Flaky
 
 from txlanes.executor.blockstm import DeterministicRuntime, Hang, Schedule
 from txlanes.executor.result import apply_writes
-from txlanes.executor.sequential import SequentialEngine
+from txlanes.executor.sharded.simnet import Faults
 from txlanes.models.workload import Block, Workload
 
-from .equivalence import first_divergence
+from .equivalence import first_divergence, reference
 from .invariants import check_invariants
 from .strategies import workloads
 from .targets import Target
@@ -162,15 +162,17 @@ def run_example(
     """Run one workload through the target; (kind, message) of the first problem, or None."""
     engine = target.build(workers, schedule if target.deterministic else None)
     state = dict(workload.state)
-    reference = SequentialEngine()
     for index, block in enumerate(workload.blocks):
-        want = reference.execute(block, state)
         try:
             got = engine.execute(block, state)
         except Hang as hang:
             return ("hang", f"block {index}: {hang}")
         except Exception as err:
             return ("crash", f"block {index}: engine raised {type(err).__name__}: {err}")
+        try:
+            want = reference(block, state, got.order)
+        except ValueError as err:
+            return ("divergence", f"block {index}: {err}")
         divergence = first_divergence(
             want, got, block.txs, state, block=index, traces=target.traces
         )
@@ -200,7 +202,8 @@ def taken_choices(
         apply_writes(state, result.writes.items())
     if isinstance(runtime, DeterministicRuntime):
         return list(runtime.taken)
-    return []
+    faults = getattr(engine, "faults", None)
+    return [faults.seed] if isinstance(faults, Faults) else []  # a simulation's fault plan
 
 
 @contextmanager

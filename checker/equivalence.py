@@ -1,4 +1,5 @@
-"""Equivalence with sequential execution in block order — what Block-STM promises.
+"""Equivalence with sequential execution in block order — what Block-STM promises — or in the
+serial order an engine reports (``BlockResult.order``: the sharded engine's promise).
 
 Per transaction, in block order: the receipt, the reads (each key and the writer it saw), the
 writes; then the block's post-state diff. The first difference is reported with the transaction,
@@ -11,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from txlanes.executor.result import PRE_STATE, BlockResult
+from txlanes.executor.result import PRE_STATE, BlockResult, TxTrace
+from txlanes.executor.sequential import SequentialEngine
 from txlanes.models.context import Key
 from txlanes.models.tx import Tx
-from txlanes.models.workload import key_to_str, tx_to_json
+from txlanes.models.workload import Block, key_to_str, tx_to_json
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,30 @@ def _values(expected: object, observed: object) -> str:
 
 
 _ABSENT = "absent"
+
+
+def reference(block: Block, state: Mapping[Key, int], order: list[int] | None) -> BlockResult:
+    """What sequential execution gives in ``order`` (block order when None), indexed by block
+    position: the expected result for an engine that promises that serial order."""
+    engine = SequentialEngine()
+    if order is None:
+        return engine.execute(block, state)
+    if sorted(order) != list(range(len(block.txs))):
+        raise ValueError(f"the engine's order is not a permutation of the block: {order}")
+    ran = engine.execute(Block(tuple(block.txs[i] for i in order), block.env), state)
+
+    def back(index: int) -> int:
+        return index if index == PRE_STATE else order[index]
+
+    at = {i: position for position, i in enumerate(order)}
+    traces = [ran.traces[at[i]] for i in range(len(order))]
+    return BlockResult(
+        ran.writes,
+        [ran.receipts[at[i]] for i in range(len(order))],
+        [TxTrace({k: back(w) for k, w in t.reads.items()}, t.writes) for t in traces],
+        ran.stats,
+        order,
+    )
 
 
 def first_divergence(

@@ -40,18 +40,20 @@ class History:
 
     @classmethod
     def from_result(cls, result: BlockResult) -> History:
-        """A block-order engine's history: versions are installed in block order."""
+        """An engine's history: versions are installed in block order, or in the serial order
+        the engine reports."""
         txs = [TxRecord(dict(t.reads), dict(t.writes)) for t in result.traces]
-        return cls(txs, block_order(txs))
+        return cls(txs, block_order(txs, result.order))
 
     def key_names(self) -> dict[Key, str]:
         keys = {k for t in self.txs for k in (*t.reads, *t.writes)}
         return {k: key_to_str(k) for k in keys}
 
 
-def block_order(txs: list[TxRecord]) -> dict[Key, list[int]]:
+def block_order(txs: list[TxRecord], serial: list[int] | None = None) -> dict[Key, list[int]]:
     order: dict[Key, list[int]] = {}
-    for index, tx in enumerate(txs):
+    for index in range(len(txs)) if serial is None else serial:
+        tx = txs[index]
         if not tx.aborted:
             for key in tx.writes:
                 order.setdefault(key, []).append(index)

@@ -8,6 +8,7 @@ every one.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,10 @@ from txlanes.executor.blockstm.mvmemory import (
 from txlanes.executor.blockstm.scheduler import ABORTING, READY_TO_EXECUTE, Scheduler, Task
 from txlanes.executor.result import Engine
 from txlanes.executor.sequential import SequentialEngine
+from txlanes.executor.sharded.engine import ShardedEngine
+from txlanes.executor.sharded.node import COORDINATOR
+from txlanes.executor.sharded.protocol import PROTOCOL_MUTANTS, TwoPhaseCommit
+from txlanes.executor.sharded.simnet import Faults
 from txlanes.models import amm, erc20
 from txlanes.models.context import Context, Key
 from txlanes.models.spec import execute_tx
@@ -199,6 +204,36 @@ def _spec_mutant(
 
 
 #: The catalogue, in the order of docs/mutants.md.
+def sim_faults(seed: int, shards: int) -> Faults:
+    """A healing fault plan drawn from one seed (drops, duplicates, delays, a crash of a shard
+    and of the coordinator): what a campaign over the sharded engine shrinks and replays."""
+    rng = random.Random(seed)
+    crashes = ((rng.randrange(shards), rng.randrange(0, 80), rng.randrange(10, 60)),
+               (COORDINATOR, rng.randrange(0, 80), rng.randrange(10, 60)))  # fmt: skip
+    return Faults(seed, drop=0.1, duplicate=0.1, max_delay=8, crashes=crashes)
+
+
+def sharded(protocol: type[TwoPhaseCommit]) -> Callable[[int, Schedule | None], Engine]:
+    """The sharded engine on the simulated network, running ``protocol``; the campaign's worker
+    count is the shard count, the schedule's seed (or a replay's recorded choice) the plan."""
+
+    def build(shards: int, schedule: Schedule | None) -> Engine:
+        if schedule is not None and schedule.seed is not None:
+            seed = schedule.seed
+        else:
+            seed = schedule.choices[0] if schedule is not None and schedule.choices else 0
+        faults = sim_faults(seed, shards)
+        return ShardedEngine(shards, protocol=protocol(), faults=faults, max_time=200_000)
+
+    return build
+
+
+#: The commit protocol's seeded bugs, run inside the sharded engine (docs/commit-protocol.md).
+PROTOCOL_ENGINE_MUTANTS: tuple[Mutant, ...] = tuple(
+    Mutant(name, (cls.__doc__ or "").strip().splitlines()[0], sharded(cls))
+    for name, cls in PROTOCOL_MUTANTS.items()
+)
+
 ENGINE_MUTANTS: tuple[Mutant, ...] = (
     *(
         Mutant(name, bug, _blockstm(name=name, **parts))  # type: ignore[arg-type]
@@ -261,6 +296,7 @@ ENGINE_MUTANTS: tuple[Mutant, ...] = (
         "an engine's native AMM floors the 0.3% fee in the trader's favour",
         _spec_mutant(_fee_rounded_for_the_trader, "amm-fee-rounding"),
     ),
+    *PROTOCOL_ENGINE_MUTANTS,
 )
 
 #: Seeded bugs the default budget does not reliably kill (documented in docs/mutants.md); a

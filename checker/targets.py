@@ -3,6 +3,9 @@
 - ``blockstm`` — Block-STM on the deterministic runtime; schedules are generated and shrunk.
 - ``blockstm-threads`` — Block-STM on real threads (preemptive, not replayable step by step).
 - ``sequential`` — the reference itself (a sanity check of the harness).
+- ``sharded`` — the sharded engine on the simulated network; the campaign's worker count is
+  its shard count and the schedule's seed picks a fault plan (drops, duplicates, delays, a
+  crash of a shard and of the coordinator — all healing).
 - ``mutant:NAME`` — a seeded bug from txlanes.checker.mutants.
 - ``pkg.module:Class`` — a user's engine: any class with ``execute(block, state)``.
 """
@@ -16,8 +19,9 @@ from dataclasses import dataclass
 from txlanes.executor.blockstm import BlockSTMEngine, Schedule
 from txlanes.executor.result import Engine
 from txlanes.executor.sequential import SequentialEngine
+from txlanes.executor.sharded.protocol import TwoPhaseCommit
 
-from .mutants import ENGINE_MUTANTS, HARD_MUTANTS
+from .mutants import ENGINE_MUTANTS, HARD_MUTANTS, sharded
 
 
 class TargetError(ValueError):
@@ -64,6 +68,8 @@ def resolve(spec: str) -> Target:
         return Target(spec, lambda workers, _: BlockSTMEngine(workers), False)
     if spec == "sequential":
         return Target(spec, lambda *_: SequentialEngine(), False)
+    if spec == "sharded":
+        return Target(spec, sharded(TwoPhaseCommit), True)
     if spec.startswith("mutant:"):
         name = spec.removeprefix("mutant:")
         for mutant in (*ENGINE_MUTANTS, *HARD_MUTANTS):
@@ -74,7 +80,7 @@ def resolve(spec: str) -> Target:
     if ":" in spec:
         return _user_engine(spec)
     raise TargetError(
-        f"unknown engine {spec!r}: use blockstm, blockstm-threads, sequential, "
+        f"unknown engine {spec!r}: use blockstm, blockstm-threads, sequential, sharded, "
         "mutant:NAME or pkg.module:Class"
     )
 

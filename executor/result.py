@@ -41,6 +41,9 @@ class BlockResult:
     receipts: list[Receipt]
     traces: list[TxTrace]
     stats: dict[str, int] = field(default_factory=dict)
+    #: The serial order the result is equivalent to, when it is not block order (an engine that
+    #: promises only serializability, like the sharded one).
+    order: list[int] | None = None
 
 
 class Engine(Protocol):

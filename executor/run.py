@@ -12,6 +12,7 @@ from txlanes.models.workload import Workload
 from .blockstm import BlockSTMEngine, Schedule
 from .result import BlockResult, Engine, apply_writes
 from .sequential import SequentialEngine
+from .sharded.engine import ShardedEngine
 
 
 @dataclass(frozen=True)
@@ -20,15 +21,39 @@ class EngineOptions:
 
     workers: int | None = None
     schedule: Schedule | None = None
+    shards: int | None = None
+    transport: str | None = None
+    partition: str | None = None
+
+
+def _only(options: EngineOptions, engine: str, *allowed: str) -> None:
+    """Reject the knobs an engine has no use for, by their CLI names."""
+    given = [name for name in ("workers", "schedule", "shards", "transport", "partition")
+             if getattr(options, name) is not None and name not in allowed]  # fmt: skip
+    if given:
+        flags = ", ".join(f"--{name}" for name in given)
+        raise ValueError(f"engine {engine} takes no {flags}")
 
 
 def _sequential(options: EngineOptions) -> Engine:
-    if options.workers is not None or options.schedule is not None:
-        raise ValueError("engine sequential takes no --workers or schedule")
+    _only(options, "sequential")
     return SequentialEngine()
 
 
+def _sharded(options: EngineOptions) -> Engine:
+    _only(options, "sharded", "shards", "transport", "partition")
+    transport = options.transport or "sim"
+    if transport != "sim":
+        raise ValueError(
+            f"--transport {transport}: only the simulated network (sim) is available so far"
+        )
+    return ShardedEngine(
+        4 if options.shards is None else options.shards, options.partition or "account"
+    )
+
+
 def _blockstm(options: EngineOptions) -> Engine:
+    _only(options, "blockstm", "workers", "schedule")
     workers = 4 if options.workers is None else options.workers
     if workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
@@ -41,6 +66,7 @@ def _blockstm(options: EngineOptions) -> Engine:
 ENGINES: dict[str, Callable[[EngineOptions], Engine]] = {
     "sequential": _sequential,
     "blockstm": _blockstm,
+    "sharded": _sharded,
 }
 
 

@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("workload", type=Path, help="a workload JSON file (docs/workload-format.md)")
     run.add_argument("--engine", default="sequential", help=f"one of: {', '.join(sorted(ENGINES))}")
     run.add_argument("--workers", type=int, help="blockstm: worker count (4)")
+    run.add_argument("--shards", type=int, help="sharded: number of shards (4)")
+    run.add_argument(
+        "--transport", help="sharded: how shards talk — sim, a simulated network (the default)"
+    )
+    run.add_argument(
+        "--partition", help="sharded: which shard holds a key — account (default) or key"
+    )
     sched = run.add_mutually_exclusive_group()
     sched.add_argument(
         "--schedule-seed", type=int, help="blockstm: deterministic runtime, seeded schedule"
@@ -94,7 +101,7 @@ def _cmd_gen(args: argparse.Namespace, console: Console) -> int:
 
 
 def _engine_options(args: argparse.Namespace) -> EngineOptions:
-    schedule = None
+    schedule, workers = None, args.workers
     if args.schedule_seed is not None:
         schedule = Schedule(seed=args.schedule_seed)
     elif args.schedule is not None:
@@ -111,8 +118,7 @@ def _engine_options(args: argparse.Namespace) -> EngineOptions:
             raise UsageError(
                 f"{args.schedule} was recorded with {workers} workers, not {args.workers}"
             )
-        return EngineOptions(workers, schedule)
-    return EngineOptions(args.workers, schedule)
+    return EngineOptions(workers, schedule, args.shards, args.transport, args.partition)
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:

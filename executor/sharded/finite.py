@@ -9,7 +9,7 @@ concretely false disable the action at once; symbolic guards are collected for t
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -114,31 +114,20 @@ def initial_state(instance: Instance) -> State:
     return state
 
 
-class FiniteView:
-    """The protocol's `View` over a finite instance (see the module docstring)."""
+class ViewLogic:
+    """The logic half of a `View`: concrete where the operands are, else the z3-like ``logic``.
+    Subclasses supply state access and ``domain``."""
 
-    def __init__(self, instance: Instance, state: State, logic: Logic | None = None) -> None:
-        self.instance = instance
-        self.state = {var: dict(entries) for var, entries in state.items()}
-        self.logic = logic
-        self.guards: list[Any] = []
+    logic: Logic | None = None
+    guards: list[Any]
+
+    def domain(self, sort: str) -> Iterable[Any]:
+        raise NotImplementedError
 
     def _symbolic(self) -> Logic:
         if self.logic is None:
             raise TypeError("a non-concrete value reached the concrete protocol view")
         return self.logic
-
-    def get(self, var: str, *index: Any) -> Any:
-        return self.state[var][index]
-
-    def set(self, var: str, index: tuple[Any, ...], value: Any) -> None:
-        self.state[var][index] = value
-
-    def update(self, var: str, fn: Callable[..., Any]) -> None:
-        self.state[var] = {i: fn(*i, old) for i, old in self.state[var].items()}
-
-    def rigid(self, name: str, *index: Any) -> Any:
-        return self.instance.rigid(name, *index)
 
     def require(self, *conditions: Any) -> None:
         for c in conditions:
@@ -177,13 +166,38 @@ class FiniteView:
         return self._symbolic().If(condition, then, other)
 
     def forall(self, sort: str, fn: Callable[[Any], Any]) -> Any:
-        return self.and_(*(fn(x) for x in self.instance.domain(sort)))
+        return self.and_(*(fn(x) for x in self.domain(sort)))
 
     def exists(self, sort: str, fn: Callable[[Any], Any]) -> Any:
-        return self.or_(*(fn(x) for x in self.instance.domain(sort)))
+        return self.or_(*(fn(x) for x in self.domain(sort)))
 
     def sum(self, sort: str, fn: Callable[[Any], Any]) -> Any:
-        return sum((fn(x) for x in self.instance.domain(sort)), 0)
+        return sum((fn(x) for x in self.domain(sort)), 0)
+
+
+class FiniteView(ViewLogic):
+    """The protocol's `View` over a finite instance (see the module docstring)."""
+
+    def __init__(self, instance: Instance, state: State, logic: Logic | None = None) -> None:
+        self.instance = instance
+        self.state = {var: dict(entries) for var, entries in state.items()}
+        self.logic = logic
+        self.guards = []
+
+    def domain(self, sort: str) -> range:
+        return self.instance.domain(sort)
+
+    def get(self, var: str, *index: Any) -> Any:
+        return self.state[var][index]
+
+    def set(self, var: str, index: tuple[Any, ...], value: Any) -> None:
+        self.state[var][index] = value
+
+    def update(self, var: str, fn: Callable[..., Any]) -> None:
+        self.state[var] = {i: fn(*i, old) for i, old in self.state[var].items()}
+
+    def rigid(self, name: str, *index: Any) -> Any:
+        return self.instance.rigid(name, *index)
 
 
 def steps(protocol: TwoPhaseCommit, instance: Instance) -> Iterator[Step]:
