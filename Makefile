@@ -7,14 +7,16 @@ export HYPOTHESIS_PROFILE ?= ci
 
 .PHONY: check test stress mutants lint typecheck format install clean
 
-check: $(STAMP)  ## the main job: the demo through every engine, then the CI gate
+check: $(STAMP)  ## the main job: the demo through every engine, the CI gate, the proofs
 	$(BIN)/txlanes run examples/demo.json --engine sequential
 	$(BIN)/txlanes run examples/demo.json --engine blockstm --workers 4
 	$(BIN)/txlanes run examples/demo.json --engine blockstm --workers 4 --schedule-seed 1
+	$(BIN)/txlanes run examples/demo.json --engine sharded --shards 4
 	$(BIN)/txlanes check
+	$(BIN)/txlanes verify --timeout 60
 
-test: lint typecheck  ## the test suite (deterministic Hypothesis profile "ci")
-	$(BIN)/python -m pytest
+test: lint typecheck  ## the test suite (deterministic Hypothesis profile "ci"), on both cores
+	$(BIN)/python -m pytest -n 2
 
 stress: $(STAMP)  ## long randomized property runs
 	HYPOTHESIS_PROFILE=stress $(BIN)/python -m pytest

@@ -92,4 +92,4 @@ def _mutant_builder(
 
 
 #: What `txlanes check` tests by default: every built-in parallel engine.
-DEFAULT_TARGETS = ("blockstm", "blockstm-threads")
+DEFAULT_TARGETS = ("blockstm", "blockstm-threads", "sharded")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from txlanes.checker.campaign import CONTENTION
+from txlanes.checker.targets import DEFAULT_TARGETS
 from txlanes.cli import main
 
 
@@ -18,7 +19,7 @@ def test_check_passes_on_blockstm_and_writes_reports(
     code = main(["check", "--examples", "10", "--reports", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
-    checks = {(e, c.name) for e in ("blockstm", "blockstm-threads") for c in CONTENTION}
+    checks = {(e, c.name) for e in DEFAULT_TARGETS for c in CONTENTION}
     assert f"{len(checks)} held, 0 failed" in out
     report = json.loads((tmp_path / "check.json").read_text())
     assert {(r["engine"], r["contention"]) for r in report["results"]} == checks
