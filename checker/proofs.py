@@ -179,6 +179,26 @@ def k_never_decreases(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
     return z3.And(*[_reserves(path, p, True) >= _reserves(path, p, False) for p in pairs])
 
 
+def fee_adjusted_k_kept(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
+    """Uniswap's invariant with the fee: for every swap, with ``in = balance - (reserve - out)``,
+    ``(1000·r0' - 3·in0)·(1000·r1' - 3·in1) >= 1000²·r0·r1`` — the 0.3% is charged in full. The
+    amounts out are the swap's own (its event); the amounts in follow from the reserves."""
+    claims = []
+    for event in path.events:
+        if event[0] != "Swap":
+            continue
+        pair, out0, out1 = event[1], _term(event[4]), _term(event[5])
+        assert isinstance(pair, int)  # the spec's Swap event names the pair by id
+        before = [_pre(path, (amm.RESERVE0, pair)), _pre(path, (amm.RESERVE1, pair))]
+        after = [_post(path, (amm.RESERVE0, pair)), _post(path, (amm.RESERVE1, pair))]
+        adjusted = []
+        for b, a, out in zip(before, after, (out0, out1), strict=True):
+            amount_in = z3.If(a > b - out, a - (b - out), 0)
+            adjusted.append(1000 * a - 3 * amount_in)
+        claims.append(adjusted[0] * adjusted[1] >= 1000**2 * before[0] * before[1])
+    return z3.And(*claims) if claims else None
+
+
 def _symbol(path: Path, key: Key) -> Any:
     """A key's pre-state value, also for keys the path never touched (same name, same symbol)."""
     return path.pre[key] if key in path.pre else z3.Int(key_to_str(key))
@@ -202,14 +222,14 @@ def minimum_liquidity_kept(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | 
     return z3.And(*claims) if claims else None
 
 
-def _monotone(schema: str) -> Property:
+def _monotone(*schemas: str) -> Property:
     def prop(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
-        keys = [k for k in path.writes if k[0] == schema]
+        keys = [k for k in path.writes if k[0] in schemas]
         if not keys:
             return None
         return z3.And(*[_post(path, k) >= _pre(path, k) for k in keys])
 
-    prop.__doc__ = f"{schema} never decreases"
+    prop.__doc__ = f"{', '.join(schemas)} never decrease"
     return prop
 
 
@@ -228,6 +248,8 @@ PROPERTIES: list[tuple[str, frozenset[str] | None, Property]] = [
     ("uint256-range", None, in_range),
     ("amm-k", frozenset({"amm.swap_exact_in", "amm.swap_exact_out", "amm.pair_swap"}),
      k_never_decreases),
+    ("amm-fee-k", frozenset({"amm.swap_exact_in", "amm.swap_exact_out", "amm.pair_swap"}),
+     fee_adjusted_k_kept),
     ("amm-min-liquidity", frozenset({"amm.add_liquidity", "amm.remove_liquidity"}),
      minimum_liquidity_kept),
     ("lending-borrow-index", frozenset(k for k in TX_TYPES if k.startswith("lend.")),
@@ -235,7 +257,8 @@ PROPERTIES: list[tuple[str, frozenset[str] | None, Property]] = [
     ("chef-acc-per-share", frozenset(k for k in TX_TYPES if k.startswith("stake.")),
      _monotone(staking.ACC_PER_SHARE)),
     ("option-settlement", frozenset({"opt.settle"}), option_settlement_exact),
-    ("governance-tallies", frozenset({"gov.cast_vote"}), _monotone(governance.FOR)),
+    ("governance-tallies", frozenset(k for k in TX_TYPES if k.startswith("gov.")),
+     _monotone(governance.FOR, governance.AGAINST, governance.ABSTAIN)),
 ]  # fmt: skip
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from txlanes.models import erc20
+from txlanes.models import amm, erc20
 from txlanes.models.context import Context
 from txlanes.models.spec import execute_tx
 from txlanes.models.tx import Tx
@@ -39,8 +39,24 @@ def _burn_forgets_supply(tx: Tx, ctx: Context) -> None:
     ctx.write(key, balance - tx.amount)
 
 
+def _fee_floored(ctx: Context, balance: int, amount_in: int) -> int:
+    """The 0.3% fee floored to whole token units before scaling: in the trader's favour."""
+    return (balance - amount_in * 3 // 1000) * 1000
+
+
+def _with_fee_floored(tx: Tx, ctx: Context) -> None:
+    """The spec with UniswapV2Pair's fee adjustment rounded wrongly (one helper swapped)."""
+    exact = amm.fee_adjusted
+    amm.fee_adjusted = _fee_floored
+    try:
+        execute_tx(tx, ctx)
+    finally:
+        amm.fee_adjusted = exact
+
+
 #: name → (the operation it breaks, the property that must refute it, the mutated entry point)
 SPEC_MUTANTS: dict[str, tuple[str, str, Callable[[Tx, Context], None]]] = {
     "transfer-reads-receiver-first": ("erc20.transfer", "conservation", _transfer_reads_both_first),
     "burn-forgets-supply": ("erc20.burn", "conservation", _burn_forgets_supply),
+    "amm-fee-floored": ("amm.pair_swap", "amm-fee-k", _with_fee_floored),
 }

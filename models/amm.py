@@ -229,6 +229,11 @@ def pair_burn(ctx: Context, pair: int, token0: int, token1: int, to: int) -> tup
     return amount0, amount1
 
 
+def fee_adjusted(ctx: Context, balance: int, amount_in: int) -> int:
+    """A balance, scaled by 1000, less the 0.3% fee on what came in: exact, no rounding."""
+    return sub(ctx, mul(ctx, balance, 1000), mul(ctx, amount_in, 3))
+
+
 def pair_swap(ctx: Context, pair: int, amount0_out: int, amount1_out: int, to: int) -> None:
     """UniswapV2Pair.swap: pay out optimistically, then enforce K on fee-adjusted balances."""
     ctx.require(amount0_out > 0 or amount1_out > 0, "UniswapV2: INSUFFICIENT_OUTPUT_AMOUNT")
@@ -246,8 +251,8 @@ def pair_swap(ctx: Context, pair: int, amount0_out: int, amount1_out: int, to: i
     amount0_in = balance0 - (reserve0 - amount0_out) if balance0 > reserve0 - amount0_out else 0
     amount1_in = balance1 - (reserve1 - amount1_out) if balance1 > reserve1 - amount1_out else 0
     ctx.require(amount0_in > 0 or amount1_in > 0, "UniswapV2: INSUFFICIENT_INPUT_AMOUNT")
-    adjusted0 = sub(ctx, mul(ctx, balance0, 1000), mul(ctx, amount0_in, 3))
-    adjusted1 = sub(ctx, mul(ctx, balance1, 1000), mul(ctx, amount1_in, 3))
+    adjusted0 = fee_adjusted(ctx, balance0, amount0_in)
+    adjusted1 = fee_adjusted(ctx, balance1, amount1_in)
     ctx.require(
         mul(ctx, adjusted0, adjusted1) >= mul(ctx, mul(ctx, reserve0, reserve1), 1000**2),
         "UniswapV2: K",
