@@ -199,6 +199,31 @@ def fee_adjusted_k_kept(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | Non
     return z3.And(*claims) if claims else None
 
 
+def exchange_rate_never_drops(path: Path, args: Mapping[str, Any]) -> z3.BoolRef | None:
+    """Each market's stored exchange rate — Compound's ``exchangeRateStored``,
+    ``(cash + borrows - reserves) * 1e18 // supply`` — never drops while it has supply before
+    and after. (The exact fraction can drop by the rounding of a mint; the stored rate cannot.)
+
+    Stated without the second division, exactly: for integers ``R``, ``X'`` and ``S' > 0``,
+    ``R <= X' // S'`` holds iff ``R * S' <= X'`` (floor division: ``X' // S'`` is the largest
+    ``q`` with ``q * S' <= X'``), so "the rate after is at least ``R``, the rate before" is
+    ``R * S' <= X'``."""
+    claims = []
+    for market, (underlying, address) in w.MARKETS.items():
+        keys = [(erc20.BAL, underlying, address), (lending.TOTAL_BORROWS, market),
+                (lending.TOTAL_RESERVES, market), (lending.TOTAL_SUPPLY, market)]  # fmt: skip
+        if not any(k in path.writes for k in keys):
+            continue
+        before = [_symbol(path, k) for k in keys]
+        after = [_term(path.writes[k]) if k in path.writes else _symbol(path, k) for k in keys]
+        (c, b, r, s), (c1, b1, r1, s1) = before, after
+        rate = (c + b - r) * lending.MANTISSA / s
+        claims.append(
+            z3.Implies(z3.And(s > 0, s1 > 0), rate * s1 <= (c1 + b1 - r1) * lending.MANTISSA)
+        )
+    return z3.And(*claims) if claims else None
+
+
 def _symbol(path: Path, key: Key) -> Any:
     """A key's pre-state value, also for keys the path never touched (same name, same symbol)."""
     return path.pre[key] if key in path.pre else z3.Int(key_to_str(key))
@@ -254,6 +279,8 @@ PROPERTIES: list[tuple[str, frozenset[str] | None, Property]] = [
      minimum_liquidity_kept),
     ("lending-borrow-index", frozenset(k for k in TX_TYPES if k.startswith("lend.")),
      _monotone(lending.BORROW_INDEX)),
+    ("lending-exchange-rate", frozenset(k for k in TX_TYPES if k.startswith("lend.")),
+     exchange_rate_never_drops),
     ("chef-acc-per-share", frozenset(k for k in TX_TYPES if k.startswith("stake.")),
      _monotone(staking.ACC_PER_SHARE)),
     ("option-settlement", frozenset({"opt.settle"}), option_settlement_exact),
@@ -580,13 +607,23 @@ class _PathCheck:
 
     def refutes(self, claim: z3.BoolRef) -> bool:
         """Whether the abstraction proves ``claim``: first with the facts of each product,
-        division and square root, then adding monotonicity lemmas between products."""
+        division and square root, then adding exact identities and order facts between
+        products (:meth:`Abstraction.structure`), then instead monotonicity lemmas."""
         term, atoms = self.abstraction.term(z3.Not(claim))
         self.solver.push()
         try:
             self.solver.add(term, *self.abstraction.facts(atoms - self.atoms))
             if self.solver.check() == z3.unsat:
                 return True
+            facts = self.abstraction.structure(self.atoms | atoms)
+            if facts:
+                self.solver.push()
+                try:
+                    self.solver.add(*facts)
+                    if self.solver.check() == z3.unsat:
+                        return True
+                finally:
+                    self.solver.pop()
             lemmas = self.abstraction.monotonicity(self.atoms | atoms)
             if not lemmas or len(lemmas) > 5_000:
                 return False

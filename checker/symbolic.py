@@ -548,6 +548,7 @@ class Abstraction:
         self._keep: list[Term] = []  # keeps memoized ASTs alive, so their ids stay unique
         self._atoms: dict[int, _Atom] = {}  # by the atom var's id
         self._products: dict[tuple[int, int], Term] = {}
+        self._orders_made: dict[tuple[int, ...], list[z3.BoolRef]] = {}  # by the atoms' ids
         self._count = 0
 
     def _fresh(self, name: str) -> Term:
@@ -671,6 +672,148 @@ class Abstraction:
                             )
                         )
         return lemmas
+
+    def structure(self, atoms: frozenset[int]) -> list[z3.BoolRef]:
+        """Exact identities and order facts between the products among ``atoms``, with the
+        facts of the atoms they introduce. All hold for every integer value of the factors:
+
+        - a factor that is an ``If(c, a, b)``: ``c ⇒ p == a·y``, ``¬c ⇒ p == b·y``;
+        - a factor that is a linear sum: ``p`` equals the sum of the products of its terms
+          (distributivity), each an atom shared with the rest of the abstraction;
+        - products with a common factor ``y``: ``x == u ⇒ x·y == u·y``, and
+          ``x >= u + 1 ⇒ x·y >= u·y + y`` for ``y >= 0`` (``<=`` for ``y <= 0``);
+        - four products ``x·y, x·v, u·y, u·v``: ``(x - u)·(y - v)`` has the sign of its
+          factors' product (a rectangle).
+        """
+        known = set(atoms)
+        lemmas: list[z3.BoolRef] = []
+        todo = [a for a in sorted(atoms) if self._atoms[a].factors is not None]
+        while todo and len(known) - len(atoms) < _MAX_STRUCTURE_ATOMS:
+            atom = self._atoms[todo.pop()]
+            assert atom.factors is not None
+            x, y = atom.factors
+            made: frozenset[int] = frozenset()
+            for f, other in ((x, y), (y, x)):
+                if z3.is_app(f) and f.decl().kind() == z3.Z3_OP_ITE:
+                    c, a, b = f.children()
+                    then, more = self._times(a, other)
+                    made |= more
+                    other_, more = self._times(b, other)
+                    made |= more
+                    lemmas += [z3.Implies(c, atom.var == then),
+                               z3.Implies(z3.Not(c), atom.var == other_)]  # fmt: skip
+                    break
+            else:
+                lx, ly = _linear(x), _linear(y)
+                if max(len(lx), len(ly)) > 1 and len(lx) * len(ly) <= _MAX_DISTRIBUTED:
+                    total: list[Term] = []
+                    for (u, k), (v, m) in itertools.product(lx, ly):
+                        term, more = self._times(u, v)
+                        made |= more
+                        total.append(term * (k * m) if k * m != 1 else term)
+                    lemmas.append(atom.var == z3.Sum(total))
+            for a in sorted(made - known):
+                known.add(a)
+                lemmas += self._atoms[a].facts
+                if self._atoms[a].factors is not None:
+                    todo.append(a)
+        lemmas += self._orders(frozenset(known))
+        return lemmas
+
+    def _times(self, a: Term, b: Term) -> tuple[Term, frozenset[int]]:
+        """``a * b`` as the abstraction writes it: linear when a factor is a constant."""
+        if z3.is_int_value(a) or z3.is_int_value(b):
+            return a * b, frozenset()
+        return self.product(a, b)
+
+    def _orders(self, atoms: frozenset[int]) -> list[z3.BoolRef]:
+        """The common-factor and rectangle facts of :meth:`structure`."""
+        partners: dict[int, dict[int, tuple[Term, Term]]] = {}  # factor → partner → (it, p)
+        for a in sorted(atoms):
+            atom = self._atoms[a]
+            if atom.factors is None:
+                continue
+            x, y = atom.factors
+            partners.setdefault(y.get_id(), {})[x.get_id()] = (x, atom.var)
+            partners.setdefault(x.get_id(), {})[y.get_id()] = (y, atom.var)
+        factor = {f: t for group in partners.values() for f, (t, _) in group.items()}
+        lemmas: list[z3.BoolRef] = []
+        for f, group in partners.items():
+            y = factor.get(f)
+            if y is None:
+                continue
+            for (x, p), (u, q) in itertools.permutations(group.values(), 2):
+                key: tuple[int, ...] = (p.get_id(), q.get_id(), f)
+                found = self._orders_made.get(key)
+                if found is None:
+                    found = self._orders_made[key] = [
+                        z3.Implies(x == u, p == q),
+                        z3.Implies(z3.And(y >= 0, x >= u + 1), p >= q + y),
+                        z3.Implies(z3.And(y <= 0, x >= u + 1), p <= q + y),
+                    ]
+                lemmas += found
+        for (f, fs), (g, gs) in itertools.combinations(partners.items(), 2):
+            common = sorted(fs.keys() & gs.keys())
+            for i, j in itertools.combinations(common, 2):
+                (y, xy), (v, xv) = fs[i], fs[j]
+                uy, uv = gs[i][1], gs[j][1]
+                key = (xy.get_id(), xv.get_id(), uy.get_id(), uv.get_id())
+                found = self._orders_made.get(key)
+                if found is None:
+                    x, u = factor[f], factor[g]
+                    same = z3.Or(z3.And(x >= u, y >= v), z3.And(x <= u, y <= v))
+                    differ = z3.Or(z3.And(x >= u, y <= v), z3.And(x <= u, y >= v))
+                    found = self._orders_made[key] = [
+                        z3.Implies(same, xy + uv >= xv + uy),
+                        z3.Implies(differ, xy + uv <= xv + uy),
+                    ]
+                lemmas += found
+                if len(lemmas) > _MAX_ORDER_LEMMAS:
+                    return lemmas
+        return lemmas
+
+
+#: bounds on what :meth:`Abstraction.structure` adds: atoms it may introduce, products one
+#: distributed product may expand into, and order facts
+_MAX_STRUCTURE_ATOMS = 64
+_MAX_DISTRIBUTED = 6
+_MAX_ORDER_LEMMAS = 5_000
+
+
+def _linear(t: Term) -> list[tuple[Term, int]]:
+    """``t`` as ``Σ k·leaf``: its terms that are not sums, differences, negations or constant
+    multiples, with their coefficients (a constant's leaf is the literal 1)."""
+    coeffs: dict[int, tuple[Term, int]] = {}
+
+    def visit(node: Term, k: int) -> None:
+        kind = node.decl().kind() if z3.is_app(node) else None
+        if z3.is_int_value(node):
+            one = z3.IntVal(1)
+            prev = coeffs.get(one.get_id(), (one, 0))[1]
+            coeffs[one.get_id()] = (one, prev + k * node.as_long())
+        elif kind == z3.Z3_OP_ADD:
+            for child in node.children():
+                visit(child, k)
+        elif kind == z3.Z3_OP_SUB:
+            first, *rest = node.children()
+            visit(first, k)
+            for child in rest:
+                visit(child, -k)
+        elif kind == z3.Z3_OP_UMINUS:
+            visit(node.children()[0], -k)
+        elif (
+            kind == z3.Z3_OP_MUL
+            and node.num_args() == 2
+            and any(z3.is_int_value(c) for c in node.children())
+        ):
+            c, leaf = sorted(node.children(), key=lambda n: not z3.is_int_value(n))
+            visit(leaf, k * c.as_long())
+        else:
+            prev = coeffs.get(node.get_id(), (node, 0))[1]
+            coeffs[node.get_id()] = (node, prev + k)
+
+    visit(t, 1)
+    return [(leaf, k) for leaf, k in coeffs.values() if k != 0]
 
 
 def _scales(t: Term) -> list[int]:

@@ -16,11 +16,13 @@ from txlanes.checker.proofs import (
     Prover,
     _PathCheck,
     assert_holds,
+    exchange_rate_never_drops,
     k_never_decreases,
 )
 from txlanes.checker.spec_mutants import SPEC_MUTANTS
 from txlanes.checker.symbolic import Abstraction
-from txlanes.models import TX_TYPES, Context, Tx, amm, erc20, execute_tx
+from txlanes.models import TX_TYPES, Context, Tx, amm, erc20, execute_tx, lending
+from txlanes.models.uint import add, div, mul
 
 
 @pytest.mark.parametrize("kind", sorted(TX_TYPES))
@@ -132,3 +134,45 @@ def test_an_abstraction_alone_never_proves_a_false_nonlinear_claim() -> None:
     assert check.refutes(x * (y + 1) >= x)  # provable: y + 1 >= 1
     assert not check.refutes((x * y) / 7 >= 1)
     assert check.refutes((x * (y + 1)) / x >= 1)
+
+
+def test_the_abstractions_structure_facts_are_exact_and_sufficient() -> None:
+    """Distributivity, a factor that is an if-then-else, common factors and rectangles: each
+    proves what it should, and none proves a false claim."""
+    x, y, z, u, v, s = z3.Ints("x y z u v s")
+    c = z3.Bool("c")
+    check = _PathCheck([x >= 0, u >= 0], 5_000, Abstraction())
+    assert check.refutes(x * (y + 2 * z - 3) == x * y + 2 * (x * z) - 3 * x)
+    assert check.refutes(x * z3.If(c, 7, y) == z3.If(c, 7 * x, y * x))
+    assert check.refutes(z3.Implies(z3.And(x >= u, y >= v), x * y + u * v >= x * v + u * y))
+    assert not check.refutes(z3.Implies(x >= u, x * y >= u * y))  # false for y < 0
+    assert not check.refutes(x * (y + 1) == x * y)  # false for x > 0
+    assert not check.refutes(z3.Implies(x >= u + 1, x * y >= u * y + 1))  # false for y = 0
+    # the stored exchange rate's step: a larger numerator never floors to a smaller rate
+    floors = _PathCheck([s >= 1, x >= 0, x <= u], 5_000, Abstraction())
+    assert floors.refutes(x / s <= u / s)
+
+
+def _mint_rounding_up(tx: Tx, ctx: Context) -> None:
+    """CToken.mint with the tokens minted rounded up instead of down."""
+    if not isinstance(tx, lending.Supply):
+        execute_tx(tx, ctx)
+        return
+    underlying = lending._listed(ctx, tx.market)
+    lending.accrue_interest(ctx, tx.market)
+    rate = lending.exchange_rate(ctx, tx.market)
+    erc20.move(ctx, underlying, tx.sender, ctx.read((lending.ADDRESS, tx.market)), tx.amount)
+    minted = div(ctx, add(ctx, mul(ctx, tx.amount, lending.MANTISSA), rate - 1), rate)
+    supply = (lending.TOTAL_SUPPLY, tx.market)
+    ctx.write(supply, add(ctx, ctx.read(supply), minted))
+    balance = (lending.BALANCE, tx.market, tx.sender)
+    ctx.write(balance, add(ctx, ctx.read(balance), minted))
+
+
+def test_a_mint_that_rounds_up_is_refuted_by_the_exchange_rate() -> None:
+    """The stored exchange rate is not vacuously monotone: minting one rounding unit too many
+    lowers it, and the exact solver's model replays through the engine."""
+    prover = Prover(apply=_mint_rounding_up, budget_seconds=60)
+    (result,) = prover.prove("lend.supply", {"lending-exchange-rate": exchange_rate_never_drops})
+    assert result.verdict == COUNTEREXAMPLE
+    assert result.counterexample is not None and result.counterexample.confirmed
