@@ -287,6 +287,16 @@ class SortView:
         body = _term(fn(*xs, self.funcs[var](*xs)), STATE[var][1])
         self.funcs[var] = lambda *ys: z3.substitute(body, *zip(xs, ys, strict=True))
 
+    def update_row(self, var: str, t: Any, fn: Callable[[Any, Any], Any]) -> None:
+        old = self.funcs[var]
+        (x,) = self._vars((SHARD,))
+        body = _term(fn(x, old(t, x)), STATE[var][1])
+
+        def new(y_t: Any, y_p: Any) -> Any:
+            return z3.If(y_t == t, z3.substitute(body, (x, y_p)), old(y_t, y_p))
+
+        self.funcs[var] = new
+
     def rigid(self, name: str, *index: Any) -> Any:
         return self._rigid[name](*index)
 

@@ -42,13 +42,10 @@ def _sequential(options: EngineOptions) -> Engine:
 
 def _sharded(options: EngineOptions) -> Engine:
     _only(options, "sharded", "shards", "transport", "partition")
-    transport = options.transport or "sim"
-    if transport != "sim":
-        raise ValueError(
-            f"--transport {transport}: only the simulated network (sim) is available so far"
-        )
     return ShardedEngine(
-        4 if options.shards is None else options.shards, options.partition or "account"
+        4 if options.shards is None else options.shards,
+        options.partition or "account",
+        transport=options.transport or "sim",
     )
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from txlanes.checker.equivalence import first_divergence, reference
@@ -154,6 +154,32 @@ def test_run_cli_on_the_sharded_engine(tmp_path: Path) -> None:
     workload = load_workload(demo)
     sharded = run_workload(ShardedEngine(3), workload)
     assert sharded.state == run_workload(SequentialEngine(), workload).state
+    assert main(["run", str(demo), "--engine", "sharded", "--transport", "processes"]) == 0
     assert main(["run", str(demo), "--engine", "sharded", "--transport", "ray"]) == 2
     assert main(["run", str(demo), "--engine", "sharded", "--partition", "zip"]) == 2
     assert main(["run", str(demo), "--engine", "sequential", "--shards", "2"]) == 2
+
+
+@settings(max_examples=5, deadline=None)
+@given(workload=workloads(block_size=(5, 30), blocks=2), shards=st.integers(2, 3))
+def test_shards_in_processes_equal_the_simulation_and_sequential(
+    workload: Workload, shards: int
+) -> None:
+    """The same actors in real processes (real parallelism, real time): the same results."""
+    state = dict(workload.state)
+    for block in workload.blocks:
+        got = ShardedEngine(shards, transport="processes").execute(block, state)
+        simulated = ShardedEngine(shards).execute(block, state)
+        want = reference(block, state, got.order)
+        assert first_divergence(want, got, block.txs, state) is None
+        assert (got.writes, got.receipts, got.order) == (
+            simulated.writes, simulated.receipts, simulated.order,
+        )  # fmt: skip
+        apply_writes(state, got.writes.items())
+
+
+def test_faults_are_injected_only_in_the_simulation() -> None:
+    with pytest.raises(ValueError, match="only on the simulated network"):
+        ShardedEngine(2, transport="processes", faults=Faults(drop=0.1))
+    with pytest.raises(ValueError, match="unknown transport 'ray'"):
+        ShardedEngine(2, transport="ray")

@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="blockstm: worker count (4)")
     run.add_argument("--shards", type=int, help="sharded: number of shards (4)")
     run.add_argument(
-        "--transport", help="sharded: how shards talk — sim, a simulated network (the default)"
+        "--transport",
+        help="sharded: sim (a simulated network, the default) or processes (a process per shard)",
     )
     run.add_argument(
         "--partition", help="sharded: which shard holds a key — account (default) or key"

@@ -18,6 +18,8 @@ from .node import COORDINATOR, Msg, Node, TxnId, TxnInfo
 from .protocol import COMMIT, UNDECIDED, TwoPhaseCommit
 from .shard import Foreign, Out, Report, Round, TxCtx, Versioned, run_tx
 
+WINDOW = 64  # cross-shard transactions in flight at once
+
 
 @dataclass(frozen=True)
 class Timer:
@@ -37,11 +39,13 @@ class CoordinatorActor:
         committed: Callable[[Key], tuple[int, int]],
         shard_of: Callable[[Key, int], int],
         timeout: float,
+        per_tx_wait: float,
     ) -> None:
         self.shards = shards
         self.node = Node(protocol, shards, COORDINATOR)
         self.txs, self.env, self.committed, self.shard_of = txs, env, committed, shard_of
         self.timeout_base = timeout
+        self.per_tx_wait = per_tx_wait  # a transaction far down the queues waits longer
         self.round = Round([], {}, {})
         self.attempt: dict[int, int] = {}
         self.parts: dict[TxnId, frozenset[int]] = {}
@@ -55,11 +59,20 @@ class CoordinatorActor:
 
     def start_round(self, rnd: Round) -> list[Out | Timer]:
         self.round = rnd
+        self.waiting = [i for i in rnd.txs if len(rnd.shards[i]) > 1]  # not yet begun
+        self.in_flight: set[int] = set()
+        return self._begin_more()
+
+    def _begin_more(self) -> list[Out | Timer]:
+        """Keep at most WINDOW transactions in flight, in block order: a shard's work per
+        step grows with the attempts it holds, and the earliest unfinished transaction is
+        always begun, so the window never stalls the round."""
         out: list[Out | Timer] = []
-        for i in rnd.txs:
-            if len(rnd.shards[i]) > 1:
-                self.attempt[i] = self.attempt.get(i, -1) + 1
-                out += self.begin(i)
+        while self.waiting and len(self.in_flight) < WINDOW:
+            i = self.waiting.pop(0)
+            self.in_flight.add(i)
+            self.attempt[i] = self.attempt.get(i, -1) + 1
+            out += self.begin(i)
         return out
 
     def begin(self, i: int) -> list[Out | Timer]:
@@ -70,15 +83,21 @@ class CoordinatorActor:
         self.node.txns[t] = TxnInfo(parts, keys)
         msgs = self.node.run("begin", t) or []
         out: list[Out | Timer] = [Msg(m.kind, t, m.shard, (parts, keys)) for m in msgs]
-        return [*out, Timer(t, self.timeout_base * 2 ** min(t[1], 8))]  # back off per retry
+        rank = self.round.txs.index(i)
+        wait = (self.timeout_base + self.per_tx_wait * rank) * 2 ** min(t[1], 8)  # back off
+        return [*out, Timer(t, wait)]
 
     def deliver(self, m: Msg) -> list[Out | Timer]:
         t = m.txn
         if m.kind == "ack":
             acked = self.acked.setdefault(t, set())
             acked.add(m.shard)
-            if t in self.parts and acked >= self.parts[t]:
+            if t in self.parts and acked >= self.parts[t] and t in self.node.txns:
+                finished = self.payloads[t] != dict.fromkeys(self.parts[t], True)  # not a retry
                 self.node.archive(t)
+                if finished:
+                    self.in_flight.discard(t[0])
+                    return self._begin_more()
             return []
         if t not in self.node.txns:
             return []  # an answer about an attempt already finished
@@ -89,7 +108,7 @@ class CoordinatorActor:
         return self.abort(t, retry=True)
 
     def decide(self, t: TxnId) -> list[Out | Timer]:
-        if self.node.get("decision", t) != UNDECIDED or not self._commit_enabled(t):
+        if self.node.get("decision", t) != UNDECIDED or not self.node.enabled("commit", t):
             return []
         i = t[0]
         values: Versioned = {}
@@ -109,14 +128,6 @@ class CoordinatorActor:
         self.payloads[t] = dict(writes)
         out: list[Out | Timer] = [Report("ran", i, t, receipt, trace)]
         return out + self._fan_out(t, msgs)
-
-    def _commit_enabled(self, t: TxnId) -> bool:
-        """Whether the protocol's `commit` may fire now (tried on a copy: all or nothing)."""
-        trial = Node(self.node.protocol, self.shards, COORDINATOR)
-        trial.state = {k: dict(v) for k, v in self.node.state.items()}
-        trial.received, trial.sent, trial.txns = set(self.node.received), set(self.node.sent), \
-            self.node.txns  # fmt: skip
-        return trial.run("commit", t) is not None
 
     def _fan_out(self, t: TxnId, msgs: list[Msg]) -> list[Out | Timer]:
         """A decision goes to every participant, with its part of the writes."""

@@ -30,12 +30,14 @@ from typing import Any
 from txlanes.models.context import Key
 from txlanes.models.workload import Block
 
-from ..result import BlockResult, Receipt, TxTrace
+from ..result import BlockResult
+from .book import BlockRun
 from .coordinator import CoordinatorActor, Timer
 from .node import COORDINATOR, Msg, TxnId
 from .partition import PARTITIONERS, Partitioner
+from .processes import ProcessBlock
 from .protocol import UNDECIDED, TwoPhaseCommit
-from .shard import Out, Report, Round, ShardActor, TxCtx, run_tx
+from .shard import Out, Round, ShardActor
 from .simnet import Faults, SimNetwork
 
 TIMEOUT = 60  # virtual time a coordinator waits for votes (doubling per retry), plus delays
@@ -47,13 +49,13 @@ class Blocked(RuntimeError):
     (a participant that voted yes must wait for a decision), shown rather than hidden."""
 
 
-class ProtocolViolation(RuntimeError):
-    """The simulator saw a shard commit what another shard aborted: atomicity is broken."""
+TRANSPORTS = ("sim", "processes")
 
 
 class ShardedEngine:
-    """Sharded execution over a simulated network (``transport="sim"``), with faults injected
-    from a `Faults` plan. See the module docstring for how a block runs."""
+    """Sharded execution over a simulated network (``transport="sim"``, with faults injected
+    from a `Faults` plan) or with each shard in a process of its own (``"processes"``: real
+    parallelism, no injected faults). See the module docstring for how a block runs."""
 
     name = "sharded"
 
@@ -64,9 +66,16 @@ class ShardedEngine:
         protocol: TwoPhaseCommit | None = None,
         faults: Faults | None = None,
         max_time: int = 1_000_000,
+        transport: str = "sim",
     ) -> None:
         if shards < 1:
             raise ValueError(f"--shards must be >= 1, got {shards}")
+        if transport not in TRANSPORTS:
+            raise ValueError(
+                f"unknown transport {transport!r} (available: {', '.join(TRANSPORTS)})"
+            )
+        if transport != "sim" and faults is not None:
+            raise ValueError("faults are injected only on the simulated network (transport sim)")
         if isinstance(partition, str):
             if partition not in PARTITIONERS:
                 known = ", ".join(PARTITIONERS)
@@ -77,16 +86,24 @@ class ShardedEngine:
         self.protocol = protocol or TwoPhaseCommit()
         self.faults = faults or Faults()
         self.max_time = max_time
+        self.transport = transport
 
     def execute(self, block: Block, state: Mapping[Key, int]) -> BlockResult:
-        return _SimBlock(self, block, state).run()
+        if self.transport == "sim":
+            return _SimBlock(self, block, state).run()
+        run = ProcessBlock(block, state, self.shards, self.shard_of, self.protocol)
+        try:
+            return run.run()
+        finally:
+            run.close()
 
 
-class _SimBlock:
-    """One block on the simulated network: the actors, the rounds, the engine's bookkeeping."""
+class _SimBlock(BlockRun):
+    """One block on the simulated network."""
 
     def __init__(self, engine: ShardedEngine, block: Block, state: Mapping[Key, int]) -> None:
-        self.engine, self.block, self.S = engine, block, engine.shards
+        super().__init__(block, engine.shard_of, engine.shards)
+        self.engine = engine
         self.net = SimNetwork(engine.faults)
         self.shards = [
             ShardActor(p, self.S, engine.protocol, block.txs, block.env, state, engine.shard_of)
@@ -95,64 +112,28 @@ class _SimBlock:
         delay = engine.faults.max_delay
         self.coord = CoordinatorActor(
             self.S, engine.protocol, block.txs, block.env, self.value, engine.shard_of,
-            TIMEOUT + 4 * delay,
+            TIMEOUT + 4 * delay, 3 * delay,
         )  # fmt: skip
         self.resend_every = RESEND + 2 * delay
-        self.receipts: dict[int, Receipt] = {}
-        self.traces: dict[int, TxTrace] = {}
-        self.order: list[int] = []
-        self.applied: dict[tuple[TxnId, str], set[int]] = {}
-        self.rnd = Round([], {}, {})
         self.round_no = 0
-        self.done: list[int] = []
-        self.deferred: list[int] = []
-        self.stats = {"executions": 0, "local": 0, "cross_shard": 0, "deferred": 0,
-                      "retries": 0, "rounds": 0}  # fmt: skip
 
     def value(self, key: Key) -> tuple[int, int]:
         """The block's state so far: the owning shard's writes over the pre-state."""
-        return self.shards[self.engine.shard_of(key, self.S)].lookup(key)
+        return self.shards[self.shard_of(key, self.S)].lookup(key)
 
-    def reconnoitre(self, i: int) -> frozenset[Key]:
-        ctx = TxCtx(self.block.env, self.value, None)
-        self.stats["executions"] += 1
-        run_tx(self.block.txs[i], ctx)
-        return frozenset(ctx.reads) | frozenset(ctx.writes)
-
-    def run(self) -> BlockResult:
-        pending = list(range(len(self.block.txs)))
-        while pending:
-            self.stats["rounds"] += 1
-            keys = {i: self.reconnoitre(i) for i in pending}
-            shards = {i: frozenset(self.engine.shard_of(k, self.S) for k in keys[i]) or
-                      frozenset({0}) for i in pending}  # fmt: skip
-            self.run_round(Round(pending, shards, keys))
-            self.stats["deferred"] += len(self.deferred)
-            pending = self.deferred
-        n = len(self.block.txs)
-        diff = {k: v for shard in self.shards for k, (_, v) in shard.data.items()}
+    def diff(self) -> dict[Key, int]:
         net = self.net.stats
         self.stats |= {"messages": net.sent, "dropped": net.dropped,
                        "duplicated": net.duplicated, "lost_to_crash": net.lost_to_crash,
                        "crashes": net.crashes}  # fmt: skip
-        return BlockResult(
-            diff,
-            [self.receipts[i] for i in range(n)],
-            [self.traces[i] for i in range(n)],
-            self.stats,
-            order=None if self.order == list(range(n)) else self.order,
-        )
-
-    # -- one round on the network -------------------------------------------------------------
+        return {k: v for shard in self.shards for k, (_, v) in shard.data.items()}
 
     def run_round(self, rnd: Round) -> None:
-        self.rnd, self.done, self.deferred = rnd, [], []
         self.round_no += 1
         net = self.net
         self.route(COORDINATOR, self.coord.start_round(rnd))
         for p, shard in enumerate(self.shards):
-            outs = shard.start_round(rnd, run=p not in net.down)
-            self.route(p, outs)
+            self.route(p, shard.start_round(rnd, run=p not in net.down))
         net.at(net.now + self.resend_every, "resend", self.round_no)
         handlers: dict[str, Callable[[Any], None]] = {
             "deliver": self.deliver,
@@ -163,14 +144,9 @@ class _SimBlock:
         }
         if not net.run(handlers, self.quiescent, net.now + self.engine.max_time):
             raise Blocked(self.describe_blocked())
-        self.order += sorted(self.done, key=rnd.txs.index)
 
     def quiescent(self) -> bool:
-        return (
-            len(self.done) + len(self.deferred) == len(self.rnd.txs)
-            and all(shard.idle() for shard in self.shards)
-            and self.coord.settled()
-        )
+        return self.round_over(all(shard.idle() for shard in self.shards))
 
     def route(self, source: int, outs: Sequence[Out | Timer]) -> None:
         for out in outs:
@@ -180,34 +156,6 @@ class _SimBlock:
                 self.net.at(self.net.now + int(out.wait), "timeout", out.txn)
             else:
                 self.report(source, out)
-
-    def report(self, source: int, r: Report) -> None:
-        if r.kind == "ran":
-            self.stats["executions"] += 1
-            assert r.receipt is not None and r.trace is not None
-            self.receipts[r.index], self.traces[r.index] = r.receipt, r.trace
-            if r.txn is None:
-                self.stats["local"] += 1
-                self.done.append(r.index)
-            else:
-                self.stats["cross_shard"] += 1
-        elif r.kind == "deferred":
-            self.stats["executions"] += r.txn is None
-            self.deferred.append(r.index)
-        elif r.kind == "retry":
-            self.stats["retries"] += 1
-        else:  # a shard applied a decision
-            assert r.txn is not None
-            self.applied.setdefault((r.txn, r.kind), set()).add(source)
-            committed, aborted = (self.applied.get((r.txn, k), set()) for k in ("commit", "abort"))
-            if committed and aborted:
-                raise ProtocolViolation(
-                    f"atomicity: tx {r.index} (attempt {r.txn[1]}) committed on shards "
-                    f"{sorted(committed)} and aborted on {sorted(aborted)}"
-                )
-            parts = self.coord.parts[r.txn]
-            if r.kind == "commit" and committed >= parts and r.index not in self.done:
-                self.done.append(r.index)
 
     # -- events -------------------------------------------------------------------------------
 

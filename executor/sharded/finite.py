@@ -196,6 +196,11 @@ class FiniteView(ViewLogic):
     def update(self, var: str, fn: Callable[..., Any]) -> None:
         self.state[var] = {i: fn(*i, old) for i, old in self.state[var].items()}
 
+    def update_row(self, var: str, t: Any, fn: Callable[[Any, Any], Any]) -> None:
+        entries = self.state[var]
+        for i in [i for i in entries if i[0] == t]:
+            entries[i] = fn(i[1], entries[i])
+
     def rigid(self, name: str, *index: Any) -> Any:
         return self.instance.rigid(name, *index)
 

@@ -94,9 +94,18 @@ class Node:
             getattr(self.protocol, action)(view, *params)
         except Disabled:
             return None
-        self.state = view.state
+        for var, changes in view.changes.items():
+            self.state[var].update(changes)
         self.sent |= {(m.kind, (m.txn,) if m.shard < 0 else (m.txn, m.shard)) for m in view.out}
         return view.out
+
+    def enabled(self, action: str, *params: Any) -> bool:
+        """Whether the action may fire now (a dry run: nothing changes)."""
+        try:
+            getattr(self.protocol, action)(LocalView(self), *params)
+        except Disabled:
+            return False
+        return True
 
     def get(self, var: str, *index: Any) -> Any:
         return LocalView(self).get(var, *index)
@@ -107,7 +116,7 @@ class LocalView(ViewLogic):
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.state = {var: dict(entries) for var, entries in node.state.items()}
+        self.changes: dict[str, dict[tuple[Any, ...], Any]] = {}  # written, not yet committed
         self.out: list[Msg] = []
         self.guards = []
 
@@ -130,9 +139,12 @@ class LocalView(ViewLogic):
         return [(t,) for t in txns] if sorts == (TXN,) else [(t, p) for t in txns for p in shards]
 
     def get(self, var: str, *index: Any) -> Any:
-        if var in self.state:
+        if var in self.node.state:
+            changes = self.changes.get(var)
+            if changes is not None and index in changes:
+                return changes[index]
             default = False if STATE[var][1] == "bool" else 0
-            return self.state[var].get(index, default)
+            return self.node.state[var].get(index, default)
         if var in self.node.vars["inbox"]:
             return (var, index) in self.node.received
         if var in self.node.vars["outbox"]:
@@ -142,8 +154,8 @@ class LocalView(ViewLogic):
         raise KeyError(f"node {self.node.address} cannot see {var}{list(index)}")
 
     def set(self, var: str, index: tuple[Any, ...], value: Any) -> None:
-        if var in self.state:
-            self.state[var][index] = value
+        if var in self.node.state:
+            self.changes.setdefault(var, {})[index] = value
         elif var in self.node.vars["outbox"]:
             if value and not self.get(var, *index):
                 shard = index[1] if len(index) > 1 else -1
@@ -154,6 +166,13 @@ class LocalView(ViewLogic):
     def update(self, var: str, fn: Callable[..., Any]) -> None:
         for index in self._owned(var):
             self.set(var, index, fn(*index, self.get(var, *index)))
+
+    def update_row(self, var: str, t: Any, fn: Callable[[Any, Any], Any]) -> None:
+        shards = (
+            range(self.node.shards) if self.node.address == COORDINATOR else [self.node.address]
+        )
+        for p in shards:
+            self.set(var, (t, p), fn(p, self.get(var, t, p)))
 
     def rigid(self, name: str, *index: Any) -> Any:
         info = self.node.txns.get(index[0])

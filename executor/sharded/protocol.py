@@ -67,7 +67,10 @@ class View(Protocol):
     def get(self, var: str, *index: Any) -> Any: ...
     def set(self, var: str, index: tuple[Any, ...], value: Any) -> None: ...
     def update(self, var: str, fn: Callable[..., Any]) -> None:
-        """Rewrite every entry: ``fn(*index, old) -> new`` (a broadcast, a crash's loss)."""
+        """Rewrite every entry: ``fn(*index, old) -> new`` (a crash's loss)."""
+
+    def update_row(self, var: str, t: Any, fn: Callable[[Any, Any], Any]) -> None:
+        """Rewrite transaction t's entry on every shard: ``fn(p, old) -> new`` (a broadcast)."""
 
     def rigid(self, name: str, *index: Any) -> Any: ...
     def require(self, *conditions: Any) -> None:
@@ -110,9 +113,7 @@ class TwoPhaseCommit:
     def begin(self, v: View, t: Any) -> None:
         v.require(v.not_(v.get("started", t)))
         v.set("started", (t,), True)
-        v.update(
-            "prepare_sent", lambda x, p, old: v.or_(old, v.and_(x == t, v.rigid("part", x, p)))
-        )
+        v.update_row("prepare_sent", t, lambda p, old: v.or_(old, v.rigid("part", t, p)))
 
     def commit(self, v: View, t: Any) -> None:
         v.require(v.get("started", t), v.get("decision", t) == UNDECIDED, self.votes_allow(v, t))
