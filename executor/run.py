@@ -24,14 +24,16 @@ class EngineOptions:
     shards: int | None = None
     transport: str | None = None
     partition: str | None = None
+    ray_address: str | None = None
 
 
 def _only(options: EngineOptions, engine: str, *allowed: str) -> None:
     """Reject the knobs an engine has no use for, by their CLI names."""
-    given = [name for name in ("workers", "schedule", "shards", "transport", "partition")
+    names = ("workers", "schedule", "shards", "transport", "partition", "ray_address")
+    given = [name for name in names
              if getattr(options, name) is not None and name not in allowed]  # fmt: skip
     if given:
-        flags = ", ".join(f"--{name}" for name in given)
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
         raise ValueError(f"engine {engine} takes no {flags}")
 
 
@@ -41,11 +43,12 @@ def _sequential(options: EngineOptions) -> Engine:
 
 
 def _sharded(options: EngineOptions) -> Engine:
-    _only(options, "sharded", "shards", "transport", "partition")
+    _only(options, "sharded", "shards", "transport", "partition", "ray_address")
     return ShardedEngine(
         4 if options.shards is None else options.shards,
         options.partition or "account",
         transport=options.transport or "sim",
+        ray_address=options.ray_address,
     )
 
 

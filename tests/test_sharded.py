@@ -155,7 +155,7 @@ def test_run_cli_on_the_sharded_engine(tmp_path: Path) -> None:
     sharded = run_workload(ShardedEngine(3), workload)
     assert sharded.state == run_workload(SequentialEngine(), workload).state
     assert main(["run", str(demo), "--engine", "sharded", "--transport", "processes"]) == 0
-    assert main(["run", str(demo), "--engine", "sharded", "--transport", "ray"]) == 2
+    assert main(["run", str(demo), "--engine", "sharded", "--transport", "pigeon"]) == 2
     assert main(["run", str(demo), "--engine", "sharded", "--partition", "zip"]) == 2
     assert main(["run", str(demo), "--engine", "sequential", "--shards", "2"]) == 2
 
@@ -181,5 +181,47 @@ def test_shards_in_processes_equal_the_simulation_and_sequential(
 def test_faults_are_injected_only_in_the_simulation() -> None:
     with pytest.raises(ValueError, match="only on the simulated network"):
         ShardedEngine(2, transport="processes", faults=Faults(drop=0.1))
-    with pytest.raises(ValueError, match="unknown transport 'ray'"):
-        ShardedEngine(2, transport="ray")
+    with pytest.raises(ValueError, match="unknown transport 'pigeon'"):
+        ShardedEngine(2, transport="pigeon")
+
+
+RAY_CHECK = """
+import ray
+from pathlib import Path
+from txlanes.checker.equivalence import first_divergence, reference
+from txlanes.executor.result import apply_writes
+from txlanes.executor.sharded.engine import ShardedEngine
+from txlanes.models.workload import load_workload
+
+try:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+except Exception as err:
+    print("NO-RAY", err)
+    raise SystemExit(0)
+workload = load_workload(Path(DEMO))
+state = dict(workload.state)
+for block in workload.blocks:
+    ray_result = ShardedEngine(3, transport="ray").execute(block, state)
+    simulated = ShardedEngine(3).execute(block, state)
+    want = reference(block, state, ray_result.order)
+    assert first_divergence(want, ray_result, block.txs, state) is None
+    assert (ray_result.writes, ray_result.receipts, ray_result.traces) == (
+        simulated.writes, simulated.receipts, simulated.traces)
+    apply_writes(state, ray_result.writes.items())
+ray.shutdown()
+print("SAME")
+"""
+
+
+def test_shards_as_ray_actors_give_the_same_results() -> None:
+    """On a local Ray instance with two CPUs, as CI has — in a process of its own, since Ray's
+    threads and this suite's forked shard processes must not share one."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'txlanes[ray]')")
+    demo = Path(__file__).resolve().parent.parent / "examples" / "demo.json"
+    script = RAY_CHECK.replace("DEMO", repr(str(demo)))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    if done.stdout.startswith("NO-RAY"):
+        pytest.skip(f"a local Ray instance cannot start here: {done.stdout}")
+    assert done.stdout.strip().endswith("SAME")

@@ -22,6 +22,7 @@ from txlanes.executor.blockstm import DeterministicRuntime, Schedule
 from txlanes.executor.blockstm.runtime import schedule_from_json, schedule_to_json
 from txlanes.executor.result import Engine
 from txlanes.executor.run import ENGINES, EngineOptions, make_engine, run_workload
+from txlanes.executor.sharded.book import ShardedRunError
 from txlanes.models.generate import transfers
 from txlanes.models.tx import UnknownTransaction
 from txlanes.models.workload import WorkloadError, load_workload, state_to_json, workload_to_text
@@ -29,7 +30,14 @@ from txlanes.reports import block_result_to_json, write_atomic, write_json
 from txlanes.summary import render, summarize
 
 from . import cmd_check, cmd_verify
-from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, UsageError
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,10 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--shards", type=int, help="sharded: number of shards (4)")
     run.add_argument(
         "--transport",
-        help="sharded: sim (a simulated network, the default) or processes (a process per shard)",
+        help="sharded: sim (a simulated network, the default), processes (a process per "
+        "shard) or ray (a Ray actor per shard)",
     )
     run.add_argument(
         "--partition", help="sharded: which shard holds a key — account (default) or key"
+    )
+    run.add_argument(
+        "--ray-address", help="sharded, transport ray: the cluster (default: a local instance)"
     )
     sched = run.add_mutually_exclusive_group()
     sched.add_argument(
@@ -119,7 +131,9 @@ def _engine_options(args: argparse.Namespace) -> EngineOptions:
             raise UsageError(
                 f"{args.schedule} was recorded with {workers} workers, not {args.workers}"
             )
-    return EngineOptions(workers, schedule, args.shards, args.transport, args.partition)
+    return EngineOptions(
+        workers, schedule, args.shards, args.transport, args.partition, args.ray_address
+    )
 
 
 def _cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -132,7 +146,13 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         workload = load_workload(args.workload)
         load_seconds = time.perf_counter() - start
     with console.status(f"executing {sum(len(b.txs) for b in workload.blocks)} txs"):
-        run = run_workload(engine, workload)
+        try:
+            run = run_workload(engine, workload)
+        except ValueError as err:  # e.g. no Ray cluster to run on
+            raise UsageError(str(err)) from None
+        except ShardedRunError as err:
+            console.print(f"[red]engine {engine.name} failed:[/red] {err}")
+            return EXIT_FAILED
     summary = summarize(engine.name, workload, run)
     output = args.output or Path("reports") / f"run-{args.workload.stem}-{engine.name}.json"
     write_json(

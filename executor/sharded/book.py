@@ -14,7 +14,11 @@ from .node import TxnId
 from .shard import Report, Round, TxCtx, run_tx
 
 
-class ProtocolViolation(RuntimeError):
+class ShardedRunError(RuntimeError):
+    """A block the sharded engine could not finish correctly (the message says why)."""
+
+
+class ProtocolViolation(ShardedRunError):
     """A shard committed what another shard aborted: atomicity is broken."""
 
 
