@@ -14,8 +14,9 @@ second encoding of them.
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -474,22 +475,13 @@ def _cti(
             facts = ", ".join(f"{r}={show(u.rigid[r](t, p))}" for r in u.rigid if r != "conflict")
             lines.append(f"  {at('instance', (t, p))}: {facts}")
     for var, (sorts, _) in STATE.items():
-        for index in _product([universe[s] for s in sorts]):
+        for index in itertools.product(*(universe[s] for s in sorts)):
             before, after = show(u.pre[var](*index)), show(post[var](*index))
             if before != after:
                 lines.append(f"  {at(var, index)}: {before} → {after}")
             elif sorts[:1] == (TXN,) and any(index[0].eq(a) for a in args):
                 lines.append(f"  {at(var, index)}: {before}")
     return "\n".join(lines)
-
-
-def _product(lists: list[list[Any]]) -> Iterator[tuple[Any, ...]]:
-    if not lists:
-        yield ()
-        return
-    for head in lists[0]:
-        for rest in _product(lists[1:]):
-            yield (head, *rest)
 
 
 def vacuity(protocol: TwoPhaseCommit, timeout_ms: int = 30_000) -> list[ProtocolResult]:

@@ -52,6 +52,7 @@ class CoordinatorActor:
         self.votes: dict[TxnId, dict[int, Versioned]] = {}
         self.acked: dict[TxnId, set[int]] = {}
         self.payloads: dict[TxnId, dict[int, object]] = {}  # each participant's decision
+        self.retried: set[TxnId] = set()  # attempts aborted to be tried again
 
     def settled(self) -> bool:
         """Every decision taken has been acknowledged by every participant."""
@@ -93,9 +94,8 @@ class CoordinatorActor:
             acked = self.acked.setdefault(t, set())
             acked.add(m.shard)
             if t in self.parts and acked >= self.parts[t] and t in self.node.txns:
-                finished = self.payloads[t] != dict.fromkeys(self.parts[t], True)  # not a retry
                 self.node.archive(t)
-                if finished:
+                if t not in self.retried:  # the transaction is done (committed or deferred)
                     self.in_flight.discard(t[0])
                     return self._begin_more()
             return []
@@ -144,6 +144,7 @@ class CoordinatorActor:
         i = t[0]
         if not retry:
             return [*out, Report("deferred", i, t)]
+        self.retried.add(t)
         self.attempt[i] += 1
         return [*out, Report("retry", i, t), *self.begin(i)]
 
