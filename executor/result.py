@@ -6,7 +6,7 @@ final incarnation with the writer each one saw, its writes, and how many incarna
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -38,8 +38,9 @@ class BlockResult:
     """``writes`` is the post-state diff: every key the block wrote, with its final value."""
 
     writes: dict[Key, int]
-    receipts: list[Receipt]
-    traces: list[TxTrace]
+    #: Sequences, not lists: an engine may hand back results it decodes only when read.
+    receipts: Sequence[Receipt]
+    traces: Sequence[TxTrace]
     stats: dict[str, int] = field(default_factory=dict)
     #: The serial order the result is equivalent to, when it is not block order (an engine that
     #: promises only serializability, like the sharded one).

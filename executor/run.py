@@ -10,6 +10,7 @@ from txlanes.models.context import Key
 from txlanes.models.workload import Workload
 
 from .blockstm import BlockSTMEngine, Schedule
+from .multicore import MultiCoreEngine
 from .result import BlockResult, Engine, apply_writes
 from .sequential import SequentialEngine
 from .sharded.engine import ShardedEngine
@@ -25,11 +26,12 @@ class EngineOptions:
     transport: str | None = None
     partition: str | None = None
     ray_address: str | None = None
+    processes: int | None = None
 
 
 def _only(options: EngineOptions, engine: str, *allowed: str) -> None:
     """Reject the knobs an engine has no use for, by their CLI names."""
-    names = ("workers", "schedule", "shards", "transport", "partition", "ray_address")
+    names = ("workers", "schedule", "shards", "transport", "partition", "ray_address", "processes")
     given = [name for name in names
              if getattr(options, name) is not None and name not in allowed]  # fmt: skip
     if given:
@@ -52,6 +54,11 @@ def _sharded(options: EngineOptions) -> Engine:
     )
 
 
+def _multicore(options: EngineOptions) -> Engine:
+    _only(options, "multicore", "processes")
+    return MultiCoreEngine(options.processes)
+
+
 def _blockstm(options: EngineOptions) -> Engine:
     _only(options, "blockstm", "workers", "schedule")
     workers = 4 if options.workers is None else options.workers
@@ -67,6 +74,7 @@ ENGINES: dict[str, Callable[[EngineOptions], Engine]] = {
     "sequential": _sequential,
     "blockstm": _blockstm,
     "sharded": _sharded,
+    "multicore": _multicore,
 }
 
 

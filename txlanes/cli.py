@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("workload", type=Path, help="a workload JSON file (docs/workload-format.md)")
     run.add_argument("--engine", default="sequential", help=f"one of: {', '.join(sorted(ENGINES))}")
     run.add_argument("--workers", type=int, help="blockstm: worker count (4)")
+    run.add_argument(
+        "--processes", type=int, help="multicore: processes (default: the CPUs available)"
+    )
     run.add_argument("--shards", type=int, help="sharded: number of shards (4)")
     run.add_argument(
         "--transport",
@@ -132,7 +135,13 @@ def _engine_options(args: argparse.Namespace) -> EngineOptions:
                 f"{args.schedule} was recorded with {workers} workers, not {args.workers}"
             )
     return EngineOptions(
-        workers, schedule, args.shards, args.transport, args.partition, args.ray_address
+        workers,
+        schedule,
+        args.shards,
+        args.transport,
+        args.partition,
+        args.ray_address,
+        args.processes,
     )
 
 

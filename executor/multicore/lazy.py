@@ -1,0 +1,81 @@
+"""Receipts and traces that other processes produced, decoded on first use.
+
+Turning a child's bytes back into Python objects costs about as much as executing the
+transactions did, and the block's state does not need them: a node commits the diff. So the
+engine hands back sequences that decode when first read. The cost is not hidden — it is the
+"materialize" figure the benchmark reports next to TPS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeVar, overload
+
+from ..result import Receipt, TxTrace
+from .chunks import RawReceipt, RawTrace
+
+T = TypeVar("T")
+Raw = tuple[list[RawReceipt], list[RawTrace]]
+#: One chunk's results: plain tuples (run in this process), or bytes to decode into them.
+Segment = Raw | bytes
+
+
+class LazyResults:
+    """A block's receipts and traces, as segments in block order."""
+
+    def __init__(self, segments: list[Segment], decode: Callable[[bytes], Raw]) -> None:
+        self._segments = segments
+        self._decode = decode
+        self._receipts: list[Receipt] | None = None
+        self._traces: list[TxTrace] = []
+
+    def _materialize(self) -> tuple[list[Receipt], list[TxTrace]]:
+        if self._receipts is None:
+            receipts: list[Receipt] = []
+            traces: list[TxTrace] = []
+            for segment in self._segments:
+                raw_receipts, raw_traces = (
+                    self._decode(segment) if isinstance(segment, bytes) else segment
+                )
+                receipts += map(Receipt._make, raw_receipts)
+                traces += map(TxTrace._make, raw_traces)
+            self._receipts, self._traces = receipts, traces
+            self._segments = []
+        return self._receipts, self._traces
+
+    def receipts(self, count: int) -> LazySequence[Receipt]:
+        return LazySequence(count, lambda: self._materialize()[0])
+
+    def traces(self, count: int) -> LazySequence[TxTrace]:
+        return LazySequence(count, lambda: self._materialize()[1])
+
+
+class LazySequence(Sequence[T], Generic[T]):
+    """A read-only list whose items are built by ``load`` the first time any is needed."""
+
+    def __init__(self, count: int, load: Callable[[], list[T]]) -> None:
+        self._count = count
+        self._load = load
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        return self._load()[index]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._load())
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return self._load() == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._load())
