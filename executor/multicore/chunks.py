@@ -78,8 +78,7 @@ class Lane:
     def __init__(
         self, txs: tuple[Tx, ...], env: BlockEnv, pre: Mapping[Key, int], apply: Apply
     ) -> None:
-        self.txs = txs
-        self.apply = apply
+        self.txs, self.env, self.pre, self.apply = txs, env, pre, apply
         self.final: Overlay = {}
         self._ctx = _Ctx(env, pre, self.final)
 

@@ -36,12 +36,14 @@ from ..result import BlockResult
 from .chunks import ChunkResult, Lane, Overlay
 from .lazy import LazyResults, Segment
 from .wire import (
+    RESULTS_ONLY,
     Inbox,
-    KeyCodec,
     LaneLost,
     Message,
     close_all,
+    decode_diff,
     decode_results,
+    encode_diff,
     encode_results,
     make_pipe,
     send,
@@ -57,8 +59,8 @@ def _plan(count: int, chunk: int) -> Plan:
 class _Links:
     """One lane's view of the others: its inbox, and a pipe to each of them."""
 
-    def __init__(self, me: int, lanes: int, plan: Plan, lane: Lane, codec: KeyCodec) -> None:
-        self.me, self.lanes, self.plan, self.lane, self.codec = me, lanes, plan, lane, codec
+    def __init__(self, me: int, lanes: int, plan: Plan, lane: Lane) -> None:
+        self.me, self.lanes, self.plan, self.lane = me, lanes, plan, lane
         self.inbox = Inbox({})
         self.outs: dict[int, int] = {}
 
@@ -67,26 +69,27 @@ class _Links:
 
     def receive(self, chunk: int) -> Overlay:
         """The diff of another lane's ``chunk``, waiting for it if need be."""
-        return self.codec.decode(self.inbox.wait(self.owner(chunk), chunk).diff)
+        return decode_diff(self.inbox.wait(self.owner(chunk), chunk).diff)
 
     def publish(self, chunk: int, result: ChunkResult) -> None:
         if not self.outs:
             return
-        diff = self.codec.encode(result.diff)
+        diff = encode_diff(result.diff)
         for fd in self.outs.values():
             send(fd, Message(chunk, result.executions, diff, b""))
 
 
 class _ParentLinks(_Links):
-    """The parent keeps every chunk's results and takes over the chunks of a lost lane."""
+    """The parent keeps every chunk's diff and results and takes over the chunks of a lost lane."""
 
-    def __init__(self, me: int, lanes: int, plan: Plan, lane: Lane, codec: KeyCodec) -> None:
-        super().__init__(me, lanes, plan, lane, codec)
-        self.segments: list[Segment] = [b""] * len(plan)
+    def __init__(self, me: int, lanes: int, plan: Plan, lane: Lane) -> None:
+        super().__init__(me, lanes, plan, lane)
+        self.diffs: list[Overlay] = [{} for _ in plan]
+        self.segments: list[Segment | None] = [None] * len(plan)
         self.executions = 0
         self.children: list[int] = []
         self.lost = False
-        self.recovered = 0  # chunks of lost lanes the parent ran itself
+        self.recovered = 0  # chunks the parent ran for a lost lane
 
     def receive(self, chunk: int) -> Overlay:
         owner = self.owner(chunk)
@@ -100,18 +103,18 @@ class _ParentLinks(_Links):
             except LaneLost:
                 self._abandon_children()
                 return self.receive(chunk)
-        self.segments[chunk] = message.results
         self.executions += message.executions
-        return self.codec.decode(message.diff)
+        self.diffs[chunk] = decode_diff(message.diff)
+        return self.diffs[chunk]
 
     def _run_here(self, chunk: int) -> Overlay:
         """A lost lane's chunk, run by the parent on the exact state: final as it is."""
-        result = self.lane.speculate(*self.plan[chunk])
-        self.keep(chunk, result)
+        self.keep(chunk, self.lane.speculate(*self.plan[chunk]))
         self.recovered += 1
-        return result.diff
+        return self.diffs[chunk]
 
     def keep(self, chunk: int, result: ChunkResult) -> None:
+        self.diffs[chunk] = result.diff
         self.segments[chunk] = (result.receipts, result.traces)
         self.executions += result.executions
 
@@ -121,6 +124,31 @@ class _ParentLinks(_Links):
             # a child that died will be noticed when its pipe closes, on the next receive
             with contextlib.suppress(BrokenPipeError):
                 super().publish(chunk, result)
+
+    def collect(self) -> list[Segment]:
+        """Every chunk's results. A lane that died after sending a chunk's diff but before its
+        results: the chunk is run again on the state before it, which gives the same results
+        (the spec is deterministic) — checked against the diff already applied."""
+        segments: list[Segment] = []
+        for chunk, segment in enumerate(self.segments):
+            if segment is None:
+                segment = self.inbox.results(self.owner(chunk), chunk)
+            if segment is None:
+                segment = self._rerun(chunk)
+            segments.append(segment)
+        return segments
+
+    def _rerun(self, chunk: int) -> Segment:
+        before: Overlay = {}
+        for diff in self.diffs[:chunk]:
+            before.update(diff)
+        lane = type(self.lane)(self.lane.txs, self.lane.env, self.lane.pre, self.lane.apply)
+        lane.final.update(before)
+        result = lane.speculate(*self.plan[chunk])
+        if result.diff != self.diffs[chunk]:
+            raise RuntimeError(f"chunk {chunk} ran twice with different writes: not deterministic")
+        self.recovered += 1
+        return (result.receipts, result.traces)
 
     def _abandon_children(self) -> None:
         """Stop every child: the parent now runs whatever it has not received."""
@@ -137,23 +165,24 @@ class _ParentLinks(_Links):
 
 
 class _ChildLinks(_Links):
-    """A child sends the parent its results with each diff; it may be told to die (tests)."""
+    """A child sends each chunk's diff to everyone, then its results to the parent — off the
+    chain of finalizations, which waits only for diffs. It may be told to die (tests)."""
 
-    def __init__(
-        self, me: int, lanes: int, plan: Plan, lane: Lane, codec: KeyCodec, die_after: int | None
-    ) -> None:
-        super().__init__(me, lanes, plan, lane, codec)
+    def __init__(self, me: int, lanes: int, plan: Plan, lane: Lane, die_after: int | None) -> None:
+        super().__init__(me, lanes, plan, lane)
         self.die_after = die_after
-        self.sent = 0
+        self.sent = 0  # messages: a diff, then results, per chunk
 
-    def publish(self, chunk: int, result: ChunkResult) -> None:
+    def _may_die(self) -> None:
         if self.sent == self.die_after:
             os.kill(os.getpid(), signal.SIGKILL)
-        diff = self.codec.encode(result.diff)
-        results = encode_results(result)
-        for other, fd in self.outs.items():
-            send(fd, Message(chunk, result.executions, diff, results if other == 0 else b""))
         self.sent += 1
+
+    def publish(self, chunk: int, result: ChunkResult) -> None:
+        self._may_die()
+        super().publish(chunk, result)
+        self._may_die()
+        send(self.outs[0], Message(chunk, RESULTS_ONLY, b"", encode_results(result)))
 
 
 def _run_lane(links: _Links) -> None:
@@ -184,13 +213,16 @@ def _run_lane(links: _Links) -> None:
 class MultiCoreEngine:
     """Optimistic execution on ``processes`` forked processes; results identical to sequential.
 
-    ``die_after`` is fault injection for tests: the second process kills itself (SIGKILL) just
-    before sending its chunk number ``die_after`` (0: before sending anything).
+    ``die_after`` is fault injection for tests: the second process kills itself (SIGKILL) after
+    sending that many messages — even: just before a chunk's diff; odd: between a chunk's diff
+    and its results.
     """
 
     name = "multicore"
     #: The spec entry point; overridable so a seeded spec bug can be built on this engine.
     apply = staticmethod(execute_tx)
+    #: What a process does with a chunk; overridable so seeded engine bugs can be built.
+    lane_type = Lane
 
     def __init__(
         self, processes: int | None = None, *, chunk: int = 128, die_after: int | None = None
@@ -206,9 +238,8 @@ class MultiCoreEngine:
     def execute(self, block: Block, state: Mapping[Key, int]) -> BlockResult:
         plan = _plan(len(block.txs), self.chunk)
         lanes = max(1, min(self.processes, len(plan)))
-        lane = Lane(block.txs, block.env, state, self.apply)
-        codec = KeyCodec(state) if lanes > 1 else KeyCodec({})
-        links = _ParentLinks(0, lanes, plan, lane, codec)
+        lane = self.lane_type(block.txs, block.env, state, self.apply)
+        links = _ParentLinks(0, lanes, plan, lane)
         pipes = {(a, b): make_pipe() for a in range(lanes) for b in range(lanes) if a != b}
         kept = [fd for pair in pipes.values() for fd in pair]
         # Frozen objects are skipped by the collector: neither side's collections then touch
@@ -218,16 +249,17 @@ class MultiCoreEngine:
             for me in range(1, lanes):
                 pid = os.fork()
                 if pid == 0:  # pragma: no cover - runs in the child
-                    _child(me, lanes, plan, lane, codec, pipes, self.die_after)
+                    _child(me, lanes, plan, lane, pipes, self.die_after)
                 links.children.append(pid)
             kept = _wire(links, pipes)
             _run_lane(links)
+            segments = links.collect()
         finally:
             gc.unfreeze()
             links.stop_children()  # they are done or, after an error here, of no use
             close_all(kept)
         count = len(block.txs)
-        results = LazyResults(links.segments, decode_results)
+        results = LazyResults(segments, decode_results)
         stats = {
             "executions": links.executions,
             "aborts": links.executions - count,
@@ -262,13 +294,12 @@ def _child(
     lanes: int,
     plan: Plan,
     lane: Lane,
-    codec: KeyCodec,
     pipes: Mapping[tuple[int, int], tuple[int, int]],
     die_after: int | None,
 ) -> None:  # pragma: no cover - runs in the child
     code = 1
     try:
-        links = _ChildLinks(me, lanes, plan, lane, codec, die_after if me == 1 else None)
+        links = _ChildLinks(me, lanes, plan, lane, die_after if me == 1 else None)
         _wire(links, pipes)
         _run_lane(links)
         code = 0

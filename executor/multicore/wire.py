@@ -14,16 +14,15 @@ import marshal
 import os
 import select
 import struct
-from array import array
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from txlanes.models.context import Key
-
 from .chunks import ChunkResult, Overlay, RawReceipt, RawTrace
 
-_HEADER = struct.Struct("<iIII")  # chunk index, executions, diff length, results length
+_HEADER = struct.Struct("<iiII")  # chunk index, executions, diff length, results length
+#: ``executions`` of a message that carries only a chunk's receipts and traces
+RESULTS_ONLY = -1
 _F_SETPIPE_SZ = 1031  # Linux: grow a pipe so a lane rarely blocks on a slow reader
 _PIPE_BYTES = 1 << 20
 
@@ -44,35 +43,12 @@ def make_pipe() -> tuple[int, int]:
     return read_fd, write_fd
 
 
-class KeyCodec:
-    """Keys by their index in the pre-state's iteration order; other keys spelled out."""
+def encode_diff(diff: Overlay) -> bytes:
+    return marshal.dumps(list(diff.items()))
 
-    def __init__(self, pre: Mapping[Key, int]) -> None:
-        self.keys = list(pre)
-        self.index = {key: i for i, key in enumerate(self.keys)}
 
-    def encode(self, diff: Overlay) -> bytes:
-        """``(positions, (writer, value) pairs, new keys)``; the common case runs in C."""
-        try:
-            positions = array("q", map(self.index.__getitem__, diff))
-            new: list[Key] = []
-        except KeyError:  # the chunk created keys the pre-state lacks
-            index = self.index
-            positions = array("q", [index.get(key, -1) for key in diff])
-            new = [key for key in diff if key not in index]
-        return marshal.dumps((positions.tobytes(), list(diff.values()), new))
-
-    def decode(self, data: bytes) -> Overlay:
-        raw, pairs, new = marshal.loads(data)
-        positions = array("q")
-        positions.frombytes(raw)
-        if not new:
-            return dict(zip(map(self.keys.__getitem__, positions), pairs, strict=True))
-        keys, spelled = self.keys, iter(new)
-        return {
-            (keys[at] if at >= 0 else next(spelled)): pair
-            for at, pair in zip(positions, pairs, strict=True)
-        }
+def decode_diff(data: bytes) -> Overlay:
+    return dict(marshal.loads(data))
 
 
 def encode_results(result: ChunkResult) -> bytes:
@@ -85,6 +61,8 @@ def decode_results(data: bytes) -> tuple[list[RawReceipt], list[RawTrace]]:
 
 
 class Message(NamedTuple):
+    """A chunk's diff (what the chain of finalizations waits for), or its results alone."""
+
     chunk: int
     executions: int
     diff: bytes
@@ -112,6 +90,7 @@ class Inbox:
         self._lane_of = {fd: lane for lane, fd in self._fds.items()}
         self._buffers = {lane: bytearray() for lane in self._fds}
         self._queues: dict[int, deque[Message]] = {lane: deque() for lane in self._fds}
+        self._results: dict[tuple[int, int], bytes] = {}  # (lane, chunk) → results
         self._closed: set[int] = set()
 
     def _pump(self, timeout: float | None) -> None:
@@ -135,7 +114,10 @@ class Inbox:
                 diff = bytes(buffer[_HEADER.size : _HEADER.size + diff_len])
                 results = bytes(buffer[_HEADER.size + diff_len : end])
                 del buffer[:end]
-                self._queues[lane].append(Message(chunk, executions, diff, results))
+                if executions == RESULTS_ONLY:
+                    self._results[lane, chunk] = results
+                else:
+                    self._queues[lane].append(Message(chunk, executions, diff, results))
 
     def poll(self) -> None:
         """Take in whatever has arrived, without waiting."""
@@ -159,6 +141,14 @@ class Inbox:
             if lane in self._closed:
                 raise LaneLost(lane)
             self._pump(None)
+
+    def results(self, lane: int, chunk: int) -> bytes | None:
+        """``chunk``'s results once ``lane`` sends them; None if its pipe closed first."""
+        while (lane, chunk) not in self._results:
+            if lane in self._closed:
+                return None
+            self._pump(None)
+        return self._results.pop((lane, chunk))
 
 
 def close_all(fds: Sequence[int]) -> None:
