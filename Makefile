@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: check test stress mutants lint typecheck format install clean
+.PHONY: check test stress mutants bench lint typecheck format install clean
 
 check: $(STAMP)  ## the main job: the demo through every engine, the CI gate, the proofs
 	$(BIN)/txlanes run examples/demo.json --engine sequential
@@ -14,6 +14,7 @@ check: $(STAMP)  ## the main job: the demo through every engine, the CI gate, th
 	$(BIN)/txlanes run examples/demo.json --engine sharded --shards 4
 	$(BIN)/txlanes check
 	$(BIN)/txlanes verify --timeout 60
+	$(BIN)/txlanes bench --quick
 
 test: lint typecheck  ## the test suite (deterministic Hypothesis profile "ci"), on both cores
 	$(BIN)/python -m pytest -n 2
@@ -23,6 +24,9 @@ stress: $(STAMP)  ## long randomized property runs
 
 mutants: $(STAMP)  ## the seeded-bug catalogue against the default check budget
 	$(BIN)/txlanes mutants
+
+bench: $(STAMP)  ## the full benchmark: reports/bench.md, bench.json and plots
+	$(BIN)/txlanes bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

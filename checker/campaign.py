@@ -9,6 +9,7 @@ exactly. Progress and results are published as typed events for the reporters.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,13 +21,14 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from txlanes.executor.blockstm import DeterministicRuntime, Hang, Schedule
+from txlanes.executor.external import ExternalEngineError
 from txlanes.executor.result import apply_writes
 from txlanes.executor.sharded.simnet import Faults
 from txlanes.models.workload import Block, Workload
 
 from .equivalence import first_divergence, reference
 from .invariants import check_invariants
-from .strategies import workloads
+from .strategies import GENERATORS, workloads
 from .targets import Target
 
 
@@ -64,6 +66,13 @@ class Contention:
             mix=self.mix,
             block_size=(1, 12),
         )
+
+    def restricted(self, kinds: frozenset[str] | None) -> Contention | None:
+        """This shape with only the transaction kinds an engine supports; None if none is left."""
+        if kinds is None:
+            return self
+        mix = tuple(kind for kind in (self.mix or sorted(GENERATORS)) if kind in kinds)
+        return dataclasses.replace(self, mix=mix) if mix else None
 
 
 CONTENTION = (
@@ -167,6 +176,8 @@ def run_example(
             got = engine.execute(block, state)
         except Hang as hang:
             return ("hang", f"block {index}: {hang}")
+        except ExternalEngineError:
+            raise  # not a verdict on the engine's results: it could not be heard
         except Exception as err:
             return ("crash", f"block {index}: engine raised {type(err).__name__}: {err}")
         try:
@@ -225,6 +236,13 @@ class _Falsified(Exception):
     pass
 
 
+class _Unusable(BaseException):
+    """Carries an ``ExternalEngineError`` out of Hypothesis, which would otherwise shrink it."""
+
+    def __init__(self, error: ExternalEngineError) -> None:
+        self.error = error
+
+
 @dataclass
 class Campaign:
     """Check ``targets`` on every contention profile with ``profile``'s budget."""
@@ -239,22 +257,38 @@ class Campaign:
     shrink_seconds: float = 10.0
     #: Stop at the first failing (target, contention): enough for a CI gate's verdict.
     stop_on_failure: bool = False
+    #: (target, contention) pairs not run: none of the contention's kinds is in the target's.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def publish(self, event: Event) -> None:
         for listener in self.listeners:
             listener(event)
 
+    def plan(self) -> list[tuple[Target, Contention]]:
+        """Every (target, contention) to check, in order; records the ones to skip."""
+        pairs = []
+        for target in self.targets:
+            for shape in self.contentions:
+                contention = shape.restricted(target.kinds)
+                if contention is None:
+                    self.skipped.append((target.spec, shape.name))
+                else:
+                    pairs.append((target, contention))
+        return pairs
+
+    def budget(self) -> int:
+        return self.examples if self.examples is not None else self.profile.examples
+
     def run(self) -> list[Outcome]:
         outcomes = []
-        for target in self.targets:
-            for contention in self.contentions:
-                outcomes.append(self.check(target, contention))
-                if self.stop_on_failure and outcomes[-1].failure is not None:
-                    return outcomes
+        for target, contention in self.plan():
+            outcomes.append(self.check(target, contention))
+            if self.stop_on_failure and outcomes[-1].failure is not None:
+                return outcomes
         return outcomes
 
     def check(self, target: Target, contention: Contention) -> Outcome:
-        budget = self.examples if self.examples is not None else self.profile.examples
+        budget = self.budget()
         outcome = Outcome(target.spec, contention.name)
         self.publish(CheckStarted(target.spec, contention.name, budget))
         found: list[Failure] = []
@@ -288,10 +322,13 @@ class Campaign:
                 return
             outcome.examples += 1
             problem = None
-            for _ in range(repetitions):
-                problem = run_example(target, workload, workers, schedule)
-                if problem is not None:
-                    break
+            try:
+                for _ in range(repetitions):
+                    problem = run_example(target, workload, workers, schedule)
+                    if problem is not None:
+                        break
+            except ExternalEngineError as err:
+                raise _Unusable(err) from None
             self.publish(ExampleRan(target.spec, contention.name, problem is not None))
             if problem is None:
                 return
@@ -311,6 +348,8 @@ class Campaign:
         with context:
             try:
                 holds()
+            except _Unusable as unusable:
+                raise unusable.error from None
             except _Falsified:
                 outcome.failure = found[-1]  # Hypothesis replays the shrunk example last
                 if target.deterministic and best_schedule[0] is not None:

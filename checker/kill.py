@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
 from .campaign import CONTENTION, PROFILES, Campaign, Profile
-from .mutants import Mutant
+from .mutants import ENGINE_MUTANTS, HARD_MUTANTS, Mutant
 from .targets import resolve
 
 
@@ -46,3 +50,27 @@ def kill(mutant: Mutant, profile: Profile = PROFILES["ci"], seed: int = 0) -> Ki
             f"{failure.kind}: {failure.message}",
         )
     return Kill(mutant.name, mutant.bug, False, "", None, time.perf_counter() - start, None, "")
+
+
+def kill_isolated(mutant: Mutant, profile: str = "ci", seed: int = 0) -> Kill:
+    """:func:`kill` in a fresh interpreter.
+
+    A campaign that finds its bug only near the end of its budget can come out differently in
+    a process that has already imported or run other things (measured: importing
+    ``txlanes.checker.demo`` first turns one such kill into a survival; the cause is not yet
+    known). A fresh interpreter per mutant makes the report and the tests agree, run to run.
+    """
+    argv = [sys.executable, "-m", "txlanes.checker.kill", mutant.name, profile, str(seed)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"killing {mutant.name} failed: {done.stderr.strip()[-2000:]}")
+    return Kill(**json.loads(done.stdout))
+
+
+def _main(name: str, profile: str, seed: str) -> None:
+    (mutant,) = (m for m in (*ENGINE_MUTANTS, *HARD_MUTANTS) if m.name == name)
+    print(json.dumps(dataclasses.asdict(kill(mutant, PROFILES[profile], int(seed)))))
+
+
+if __name__ == "__main__":
+    _main(*sys.argv[1:])

@@ -71,14 +71,14 @@ def key_from_str(text: str, path: str = "key") -> Key:
         )
     values: list[str | int] = [name]
     for label, part in zip(schema, parts, strict=True):
-        values.append(_uint(part, f"{path}.{label}", allow_str=True))
+        values.append(uint_from_json(part, f"{path}.{label}", allow_str=True))
     return tuple(values)
 
 
 # -- integers -----------------------------------------------------------------------------------
 
 
-def _uint(value: object, path: str, *, allow_str: bool = True) -> int:
+def uint_from_json(value: object, path: str, *, allow_str: bool = True) -> int:
     """A uint256 from a JSON integer or a decimal string (large values do not fit JSON numbers)."""
     if isinstance(value, str) and allow_str and value.isdigit() and value.isascii():
         value = int(value)
@@ -145,7 +145,7 @@ def tx_from_json(obj: object, path: str) -> Tx:
                 raise WorkloadError(f"{fpath}: must be true or false, got {value!r}")
             kwargs[spec.name] = value
         else:
-            kwargs[spec.name] = _uint(value, fpath)
+            kwargs[spec.name] = uint_from_json(value, fpath)
     return cls(**kwargs)
 
 
@@ -164,7 +164,7 @@ _FEE_FIELDS = {"token": "fee_token", "recipient": "fee_recipient", "amount": "fe
 
 
 def _env_from_json(obj: dict[str, Any], path: str) -> BlockEnv:
-    values = {name: _uint(obj.get(name, 0), f"{path}.{name}") for name in _ENV_FIELDS}
+    values = {name: uint_from_json(obj.get(name, 0), f"{path}.{name}") for name in _ENV_FIELDS}
     fee = obj.get("fee")
     if fee is not None:
         if not isinstance(fee, dict):
@@ -177,7 +177,7 @@ def _env_from_json(obj: dict[str, Any], path: str) -> BlockEnv:
         for name, attr in _FEE_FIELDS.items():
             if name not in fee:
                 raise WorkloadError(f"{path}.fee.{name}: missing")
-            values[attr] = _uint(fee[name], f"{path}.fee.{name}")
+            values[attr] = uint_from_json(fee[name], f"{path}.fee.{name}")
     return BlockEnv(**values)
 
 
@@ -217,7 +217,7 @@ def state_from_json(obj: object, path: str = "state") -> dict[Key, int]:
     for text, value in obj.items():
         kpath = f"{path}[{text!r}]"
         key = key_from_str(text, kpath)
-        number = _uint(value, kpath)
+        number = uint_from_json(value, kpath)
         if number:
             state[key] = number
     return state

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
+from pathlib import Path
+
 import pytest
 
 # txlanes is already imported in this process, so pytester's runs cannot assertion-rewrite it.
@@ -71,3 +75,32 @@ def test_options_are_grouped_under_txlanes(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         ["txlanes: check parallel execution engines:", "*--txlanes-engine*"]
     )
+
+
+def test_an_external_engine_command_is_checked_on_the_kinds_it_declares(
+    pytester: pytest.Pytester,
+) -> None:
+    fake = Path(__file__).parent / "fake_engines" / "engine.py"
+    pytester.makepyfile(
+        """
+        import pytest
+        from hypothesis import given, settings
+        from txlanes.checker.strategies import workloads
+
+        @pytest.mark.txlanes(examples=5)
+        def test_campaign(txlanes_campaign, txlanes_target):
+            assert txlanes_target.kinds == {"erc20.transfer"}
+            txlanes_campaign()  # the configured engine, on its kinds only
+
+        @settings(max_examples=5, database=None, deadline=None)
+        @given(workload=workloads(accounts=3, mix=["erc20.transfer"]))
+        def test_one_workload(workload, txlanes_check):
+            txlanes_check(workload)
+        """
+    )
+    command = shlex.join([sys.executable, str(fake), "--kinds", "erc20.transfer"])
+    result = pytester.runpytest("--txlanes-engine-cmd", command)
+    result.assert_outcomes(passed=2)
+    result = pytester.runpytest("--txlanes-engine-cmd", f"{command} --mode crash")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*engine 'fake'*block request 1: exited with code 3*"])

@@ -29,7 +29,7 @@ from txlanes.models.workload import WorkloadError, load_workload, state_to_json,
 from txlanes.reports import block_result_to_json, write_atomic, write_json
 from txlanes.summary import render, summarize
 
-from . import cmd_check, cmd_verify
+from . import cmd_bench, cmd_check, cmd_verify
 from .errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cmd_check.add_parsers(commands)
     cmd_verify.add_parser(commands)
+    cmd_bench.add_parser(commands)
     return parser
 
 

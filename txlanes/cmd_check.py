@@ -14,11 +14,14 @@ from txlanes import __version__
 from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign
 from txlanes.checker.equivalence import describe_tx
 from txlanes.checker.history import load_history
-from txlanes.checker.kill import kill
+from txlanes.checker.kill import kill_isolated
 from txlanes.checker.mutants import ENGINE_MUTANTS
+from txlanes.checker.ray_campaign import run_on_ray
 from txlanes.checker.replay import failure_to_json, load_failure, replay
 from txlanes.checker.serializability import find_anomaly
-from txlanes.checker.targets import DEFAULT_TARGETS, TargetError, resolve
+from txlanes.checker.targets import DEFAULT_TARGETS, TargetError, external, resolve
+from txlanes.executor.external import ExternalEngineError
+from txlanes.executor.sharded.ray_actors import RayUnavailable
 from txlanes.reporters import (
     TerminalReporter,
     summary_table,
@@ -39,8 +42,37 @@ def add_parsers(commands: Any) -> None:
         "--engine",
         action="append",
         metavar="SPEC",
-        help="blockstm, blockstm-threads, sequential, mutant:NAME or pkg.module:Class "
-        f"(repeatable; default: {', '.join(DEFAULT_TARGETS)})",
+        help="blockstm, blockstm-threads, sequential, sharded, multicore, mutant:NAME, "
+        "pkg.module:Class or "
+        f"cmd:COMMAND (repeatable; default without --engine-cmd: {', '.join(DEFAULT_TARGETS)})",
+    )
+    check.add_argument(
+        "--engine-cmd",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="an engine in any language: a command speaking the external-engine protocol "
+        "(docs/external-engine-protocol.md), e.g. 'node examples/node-engine/engine.js' "
+        "(repeatable)",
+    )
+    check.add_argument(
+        "--engine-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="--engine-cmd: seconds an engine may take to answer one block (10)",
+    )
+    check.add_argument(
+        "--ray",
+        action="store_true",
+        help="run each (engine, contention) campaign as a Ray task on a local Ray instance "
+        "(pip install 'txlanes[ray]')",
+    )
+    check.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="run the campaigns on this Ray cluster (implies --ray; txlanes and your engine "
+        "must be importable on its workers)",
     )
     check.add_argument(
         "--profile",
@@ -91,15 +123,28 @@ def add_parsers(commands: Any) -> None:
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     if args.examples is not None and args.examples < 1:
         raise UsageError(f"--examples must be >= 1, got {args.examples}")
-    try:
-        targets = [resolve(spec) for spec in (args.engine or DEFAULT_TARGETS)]
-    except TargetError as err:
-        raise UsageError(str(err)) from None
+    if args.engine_timeout <= 0:
+        raise UsageError(f"--engine-timeout must be > 0, got {args.engine_timeout}")
+    specs = args.engine or ([] if args.engine_cmd else DEFAULT_TARGETS)
     contentions = tuple(c for c in CONTENTION if not args.contention or c.name in args.contention)
-    campaign = Campaign(targets, PROFILES[args.profile], contentions, args.seed, args.examples)
-    with TerminalReporter(console) as terminal:
-        campaign.listeners.append(terminal)
-        outcomes = campaign.run()
+    try:
+        targets = [resolve(spec) for spec in specs] + [
+            external(cmd, timeout=args.engine_timeout, reports=args.reports)
+            for cmd in args.engine_cmd
+        ]
+        campaign = Campaign(targets, PROFILES[args.profile], contentions, args.seed, args.examples)
+        with TerminalReporter(console) as terminal:
+            campaign.listeners.append(terminal)
+            if args.ray or args.ray_address:
+                outcomes = run_on_ray(campaign, args.ray_address)
+            else:
+                outcomes = campaign.run()
+    except (TargetError, ExternalEngineError, RayUnavailable) as err:
+        raise UsageError(str(err)) from None
+    for spec, contention in campaign.skipped:
+        print(f"skipped {spec} · {contention}: it supports none of that profile's transactions")
+    if not outcomes:
+        raise UsageError("nothing was checked: the engines support none of the profiles' txs")
 
     failures_dir = args.reports / "failures"
     replay_files: dict[int, Path] = {}
@@ -133,7 +178,7 @@ def cmd_replay(args: argparse.Namespace, console: Console) -> int:
     failure = load_failure(args.failure)
     try:
         problem = replay(failure)
-    except TargetError as err:
+    except (TargetError, ExternalEngineError) as err:
         raise UsageError(str(err)) from None
     if problem is None:
         print(f"FIXED: {failure.target} now passes {args.failure}")
@@ -158,7 +203,7 @@ def cmd_mutants(args: argparse.Namespace, console: Console) -> int:
     with console.status("") as status:
         for i, mutant in enumerate(ENGINE_MUTANTS, 1):
             status.update(f"mutant {i}/{len(ENGINE_MUTANTS)}: {mutant.name}")
-            kills.append(kill(mutant, PROFILES[args.profile], args.seed))
+            kills.append(kill_isolated(mutant, args.profile, args.seed))
     rows = [
         [
             k.mutant,

@@ -11,6 +11,9 @@ Registered through the ``pytest11`` entry point, so installing txlanes is enough
 
     def test_my_engine_campaign(txlanes_campaign):
         txlanes_campaign(MyEngine)           # the whole default campaign, shrunk on failure
+
+    def test_the_configured_engine(txlanes_campaign):
+        txlanes_campaign()                   # --txlanes-engine, or --txlanes-engine-cmd "CMD"
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from dataclasses import dataclass
 import pytest
 
 from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign, run_example
-from txlanes.checker.targets import Target, TargetError, resolve
+from txlanes.checker.targets import Target, TargetError, external, resolve
 from txlanes.executor.blockstm import Schedule
+from txlanes.executor.external import ExternalEngineError
 from txlanes.executor.result import Engine
 from txlanes.models.workload import Workload
 
@@ -35,6 +39,7 @@ class _Stats:
 
 
 _STATS = pytest.StashKey[_Stats]()
+_TARGET = pytest.StashKey[Target]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,7 +48,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--txlanes-engine",
         default="blockstm",
         help="engine spec for the txlanes fixtures: blockstm, blockstm-threads, "
-        "mutant:NAME or pkg.module:Class (default: blockstm)",
+        "mutant:NAME, pkg.module:Class or cmd:COMMAND (default: blockstm)",
+    )
+    group.addoption(
+        "--txlanes-engine-cmd",
+        metavar="COMMAND",
+        help="instead of --txlanes-engine: an engine in any language, a command speaking the "
+        "external-engine protocol (docs/external-engine-protocol.md)",
+    )
+    group.addoption(
+        "--txlanes-engine-timeout",
+        type=float,
+        default=10.0,
+        help="seconds an external engine may take to answer one block (10)",
     )
     group.addoption("--txlanes-workers", type=int, default=4, help="workers per engine (4)")
     group.addoption(
@@ -59,20 +76,30 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "txlanes(examples=N, profile=NAME): the budget of txlanes_campaign"
     )
     config.stash[_STATS] = _Stats()
-    try:  # a bad engine spec is a usage error before any test runs, not an error per test
-        resolve(config.getoption("txlanes_engine"))
-    except TargetError as err:
-        raise pytest.UsageError(str(err)) from None
+    _configured_target(config)  # a bad engine is a usage error before any test runs
+
+
+def _configured_target(config: pytest.Config) -> Target:
+    """The engine the options name, resolved once: an external engine is a running process."""
+    target = config.stash.get(_TARGET, None)
+    if target is None:
+        command = config.getoption("txlanes_engine_cmd")
+        try:
+            if command:
+                target = external(command, timeout=config.getoption("txlanes_engine_timeout"))
+            else:
+                target = resolve(config.getoption("txlanes_engine"))
+        except (TargetError, ExternalEngineError) as err:
+            raise pytest.UsageError(str(err)) from None
+        config.stash[_TARGET] = target
+    return target
 
 
 @pytest.fixture(scope="session")
 def txlanes_target(request: pytest.FixtureRequest) -> Target:
-    """The engine under test, from ``--txlanes-engine`` (session-scoped, so ``@given`` tests
-    may use it)."""
-    try:
-        return resolve(request.config.getoption("txlanes_engine"))
-    except TargetError as err:
-        raise pytest.UsageError(str(err)) from None
+    """The engine under test, from ``--txlanes-engine`` or ``--txlanes-engine-cmd``
+    (session-scoped, so ``@given`` tests may use it; ``.kinds`` is what it supports)."""
+    return _configured_target(request.config)
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +111,10 @@ def txlanes_check(request: pytest.FixtureRequest, txlanes_target: Target) -> Cal
 
     def check(workload: Workload, schedule: Schedule | None = None) -> None:
         stats.workloads += 1
-        problem = run_example(txlanes_target, workload, workers, schedule or Schedule(seed=0))
+        try:
+            problem = run_example(txlanes_target, workload, workers, schedule or Schedule(seed=0))
+        except ExternalEngineError as err:
+            pytest.fail(str(err), pytrace=False)
         if problem is not None:
             stats.failures += 1
             kind, message = problem
@@ -96,7 +126,8 @@ def txlanes_check(request: pytest.FixtureRequest, txlanes_target: Target) -> Cal
 @pytest.fixture
 def txlanes_campaign(request: pytest.FixtureRequest) -> Callable[..., None]:
     """``txlanes_campaign(EngineClass_or_factory)``: the `txlanes check` campaign against a
-    user's engine. ``@pytest.mark.txlanes(examples=N, profile=NAME)`` sets its budget."""
+    user's engine — without an argument, the configured one (``txlanes_target``).
+    ``@pytest.mark.txlanes(examples=N, profile=NAME)`` sets its budget."""
     stats = request.config.stash[_STATS]
     marker = request.node.get_closest_marker("txlanes")
     options = dict(marker.kwargs) if marker else {}
@@ -108,10 +139,20 @@ def txlanes_campaign(request: pytest.FixtureRequest) -> Callable[..., None]:
             f"got {marker.kwargs if marker else {}}"
         )
 
-    def campaign(factory: Callable[[], Engine]) -> None:
-        name = getattr(factory, "__name__", repr(factory))
-        target = Target(name, lambda workers, schedule: factory(), False)
-        outcomes = Campaign([target], PROFILES[profile_name], CONTENTION, examples=examples).run()
+    def campaign(factory: Callable[[], Engine] | None = None) -> None:
+        if factory is None:
+            target = _configured_target(request.config)
+        else:
+            target = Target(
+                getattr(factory, "__name__", repr(factory)), lambda *_: factory(), False
+            )
+        name = target.spec
+        try:
+            outcomes = Campaign(
+                [target], PROFILES[profile_name], CONTENTION, examples=examples
+            ).run()
+        except ExternalEngineError as err:
+            pytest.fail(str(err), pytrace=False)
         stats.campaigns += 1
         stats.workloads += sum(o.examples for o in outcomes)
         failed = [o.failure for o in outcomes if o.failure is not None]

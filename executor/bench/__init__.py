@@ -1,0 +1,1 @@
+"""txlanes.executor.bench — the benchmark stage: TPS, speedup, re-executions, scaling."""

@@ -1,0 +1,139 @@
+"""``txlanes bench`` — TPS, speedups and bounds of engines on named workloads, each run checked
+for equivalence with sequential execution (a fast wrong engine is not fast)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from txlanes.executor.bench import suite
+from txlanes.executor.bench.plots import write_plots
+from txlanes.executor.bench.report import (
+    headline,
+    low_contention_table,
+    markdown,
+    scaling_table,
+    to_json,
+)
+from txlanes.executor.bench.workloads import WORKLOADS
+from txlanes.executor.external import ExternalEngineError
+from txlanes.reports import write_atomic, write_json
+
+from .errors import EXIT_FAILED, EXIT_OK, UsageError
+
+
+def add_parser(commands: Any) -> None:
+    bench = commands.add_parser(
+        "bench", help="measure engines on the contention sweep, checked against sequential"
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="a small configuration for CI (under a minute)"
+    )
+    bench.add_argument(
+        "--engine",
+        action="append",
+        metavar="SPEC",
+        help="sequential, blockstm:N, multicore:N, sharded:N, mutant:NAME or pkg.module:Class "
+        "(repeatable; sequential always runs, as the baseline)",
+    )
+    bench.add_argument(
+        "--engine-cmd",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="an engine in any language, speaking the external-engine protocol "
+        "(docs/external-engine-protocol.md); it runs on the workloads its kinds cover",
+    )
+    bench.add_argument(
+        "--engine-timeout",
+        type=float,
+        default=60.0,
+        help="--engine-cmd: seconds an engine may take to answer one block (60)",
+    )
+    bench.add_argument(
+        "--workload",
+        action="append",
+        metavar="NAME",
+        help=f"repeatable; one of: {', '.join(WORKLOADS)}",
+    )
+    bench.add_argument("--runs", type=int, help="timed runs per engine after a warm-up (5)")
+    bench.add_argument("--txs", type=int, help="transactions per workload (2000; quick 300)")
+    bench.add_argument(
+        "--scale",
+        action="append",
+        type=int,
+        metavar="TXS",
+        help="block sizes of the scaling table (repeatable; default 1000, 10000, 100000)",
+    )
+    bench.add_argument("--seed", type=int, default=0, help="workload seed (0)")
+    bench.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        help="directory for bench.md, bench.json and the plots",
+    )
+    bench.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    bench.set_defaults(handler=cmd_bench)
+
+
+def _config(args: argparse.Namespace) -> suite.Config:
+    base = suite.QUICK if args.quick else suite.FULL
+    unknown = [name for name in args.workload or () if name not in WORKLOADS]
+    if unknown:
+        raise UsageError(f"unknown workload {unknown[0]!r} (known: {', '.join(WORKLOADS)})")
+    runs = base.runs if args.runs is None else args.runs
+    if runs < 5:
+        raise UsageError(f"--runs must be >= 5 (a median and quartiles need them), got {runs}")
+    txs = base.txs if args.txs is None else args.txs
+    if txs < 1:
+        raise UsageError(f"--txs must be >= 1, got {txs}")
+    sizes = tuple(args.scale or base.scale_sizes)
+    if min(sizes) < 1:
+        raise UsageError(f"--scale sizes must be >= 1, got {min(sizes)}")
+    config = replace(base, runs=runs, txs=txs, seed=args.seed, scale_sizes=sizes)
+    engines = (*(args.engine or ()), *(f"cmd:{cmd}" for cmd in args.engine_cmd))
+    return config.select(tuple(args.workload or ()), engines)
+
+
+def cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    config = _config(args)
+    try:
+        if args.engine_timeout <= 0:
+            raise UsageError(f"--engine-timeout must be > 0, got {args.engine_timeout}")
+        engines = suite.build_engines(config, args.engine_timeout, args.reports)
+    except ValueError as err:  # an engine spec that names nothing, an engine that won't start
+        raise UsageError(str(err)) from None
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("bench", total=config.steps())
+
+        def tick(what: str) -> None:
+            progress.update(task, description=what, advance=1)
+
+        try:
+            bench = suite.run(config, engines, tick)
+        except ExternalEngineError as err:
+            raise UsageError(str(err)) from None
+    plots = [] if args.no_plots else write_plots(bench, args.reports)
+    write_json(args.reports / "bench.json", to_json(bench))
+    write_atomic(args.reports / "bench.md", markdown(bench, plots))
+    print(headline(bench, "simple"))
+    print(f"\nlow contention, big blocks:\n{low_contention_table(bench, 'simple')}")
+    print(f"\nscaling with block size:\n{scaling_table(bench, 'simple')}")
+    for problem in bench.problems:
+        print(f"\nWRONG {problem}")
+    print(f"\n{bench.seconds:.1f} s; reports in {args.reports}/ (bench.md, bench.json"
+          + "".join(f", {p}" for p in plots) + ")")  # fmt: skip
+    return EXIT_FAILED if bench.problems else EXIT_OK
