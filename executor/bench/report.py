@@ -158,48 +158,61 @@ def headline(bench: Bench, fmt: str = "github") -> str:
             + [_x(speedup(bench, r)) if r.seconds else _tps(r) for r in cells]
             + [_x(bench.bounds[name].speedup), _x(m.over_sequential(top)) if m else ""]
         )
-    headers = ["workload", "sequential TPS", *engines, "dependency bound",
-               f"modelled Block-STM, {top} workers"]  # fmt: skip
+    headers = [
+        "workload",
+        "sequential TPS",
+        *engines,
+        "dependency bound",
+        f"modelled Block-STM, {top} workers",
+    ]
     return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
+
+
+def _measured(bench: Bench, r: Row) -> list[str]:
+    """Median TPS, its interquartile range, speedup."""
+    q1, q3 = r.iqr
+    return [_tps(r), f"{q1:,.0f}–{q3:,.0f}" if r.seconds else "", _x(speedup(bench, r))]
+
+
+def _reexecutions(r: Row) -> str:
+    return "" if r.reexecutions is None else f"{r.reexecutions:.3f}"
 
 
 def details(bench: Bench, fmt: str = "github") -> str:
     """Every engine on every workload: median TPS, IQR, speedup, re-executions, aborts."""
-    rows = []
-    for r in bench.rows:
-        q1, q3 = r.iqr
-        rows.append(
-            [
-                r.workload,
-                r.engine,
-                _tps(r),
-                f"{q1:,.0f}–{q3:,.0f}" if r.seconds else "",
-                _x(speedup(bench, r)),
-                "" if r.reexecutions is None else f"{r.reexecutions:.3f}",
-                "" if "aborts" not in r.stats else f"{r.stats['aborts']:.1f}",
-            ]
-        )
+    rows = [
+        [
+            r.workload,
+            r.engine,
+            *_measured(bench, r),
+            _reexecutions(r),
+            "" if "aborts" not in r.stats else f"{r.stats['aborts']:.1f}",
+        ]
+        for r in bench.rows
+    ]
     headers = ["workload", "engine", "TPS (median)", "TPS IQR", "speedup", "re-exec/tx", "aborts"]
     return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
 
 
 def low_contention_table(bench: Bench, fmt: str = "github") -> str:
     """The multi-core engine against sequential on big low-contention blocks."""
-    rows = []
-    for r in bench.low_contention:
-        q1, q3 = r.iqr
-        rows.append(
-            [
-                r.engine,
-                _tps(r),
-                f"{q1:,.0f}–{q3:,.0f}" if r.seconds else "",
-                _x(speedup(bench, r)),
-                f"{r.median_tps_with_results:,.0f}" if r.seconds else "",
-                "" if r.reexecutions is None else f"{r.reexecutions:.3f}",
-            ]
-        )
-    headers = ["engine", "TPS (median)", "TPS IQR", "speedup", "TPS reading all results",
-               "re-exec/tx"]  # fmt: skip
+    rows = [
+        [
+            r.engine,
+            *_measured(bench, r),
+            f"{r.median_tps_with_results:,.0f}" if r.seconds else "",
+            _reexecutions(r),
+        ]
+        for r in bench.low_contention
+    ]
+    headers = [
+        "engine",
+        "TPS (median)",
+        "TPS IQR",
+        "speedup",
+        "TPS reading all results",
+        "re-exec/tx",
+    ]
     return tabulate(rows, headers=headers, tablefmt=fmt, disable_numparse=True)
 
 
