@@ -1,5 +1,5 @@
-"""`txlanes check --ray`: the same campaigns as Ray tasks give the same verdicts, and a failure
-found on Ray replays here."""
+"""`--ray`: the same check campaigns as Ray tasks give the same verdicts (and a failure found on
+Ray replays here); the same bench parts as Ray tasks give the same rows, checks and bounds."""
 
 from __future__ import annotations
 
@@ -46,17 +46,58 @@ print("SAME")
 """
 
 
-def test_campaigns_as_ray_tasks_give_the_same_verdicts() -> None:
-    """On a local Ray instance with two CPUs, as CI has, in a process of its own (Ray's threads
-    and this suite's forked processes must not share one)."""
+RAY_BENCH = """
+import ray
+from dataclasses import replace
+from pathlib import Path
+from txlanes.executor.bench import suite
+from txlanes.executor.bench.on_ray import run_on_ray
+
+try:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+except Exception as err:
+    print("NO-RAY", err)
+    raise SystemExit(0)
+config = replace(
+    suite.QUICK, workloads=("transfers-10", "erc20"), engines=("sequential", "multicore:2"),
+    txs=200, model_workloads=(), scale_sizes=(300, 600), scale_engines=("sequential",),
+    low_contention_txs=600, low_contention_block=300,
+    low_contention_engines=("sequential", "multicore:2"),
+)
+here = suite.run(config, suite.build_engines(config, 10.0, Path("reports")), lambda _: None)
+there = run_on_ray(config, lambda _: None)
+
+def shape(bench):
+    rows = (*bench.rows, *bench.low_contention, *bench.scaling)
+    return [(r.engine, r.workload, r.problem, len(r.seconds), r.stats) for r in rows]
+
+assert not there.problems, there.problems
+assert shape(here) == shape(there), (shape(here), shape(there))
+assert here.bounds == there.bounds
+ray.shutdown()
+print("SAME")
+"""
+
+
+def _in_a_ray_process(script: str) -> None:
+    """Run on a local Ray instance with two CPUs, as CI has, in a process of its own (Ray's
+    threads and this suite's forked processes must not share one)."""
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'txlanes[ray]')")
-    done = subprocess.run(
-        [sys.executable, "-c", RAY_CAMPAIGN], capture_output=True, text=True, timeout=600
-    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     if done.stdout.startswith("NO-RAY"):
         pytest.skip(f"a local Ray instance cannot start here: {done.stdout}")
     assert done.stdout.strip().endswith("SAME")
+
+
+def test_campaigns_as_ray_tasks_give_the_same_verdicts() -> None:
+    _in_a_ray_process(RAY_CAMPAIGN)
+
+
+def test_bench_parts_as_ray_tasks_give_the_same_rows() -> None:
+    """Multi-core statistics are deterministic, so they must match too."""
+    _in_a_ray_process(RAY_BENCH)
 
 
 def test_a_subprocess_engine_is_refused_before_ray_starts() -> None:

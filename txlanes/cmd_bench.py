@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from txlanes.executor.bench import suite
+from txlanes.executor.bench.on_ray import check_specs, run_on_ray
 from txlanes.executor.bench.plots import write_plots
 from txlanes.executor.bench.report import (
     headline,
@@ -22,6 +23,7 @@ from txlanes.executor.bench.report import (
 )
 from txlanes.executor.bench.workloads import WORKLOADS
 from txlanes.executor.external import ExternalEngineError
+from txlanes.executor.sharded.ray_actors import RayUnavailable
 from txlanes.reports import write_atomic, write_json
 
 from .errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -78,6 +80,17 @@ def add_parser(commands: Any) -> None:
         help="directory for bench.md, bench.json and the plots",
     )
     bench.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    bench.add_argument(
+        "--ray",
+        action="store_true",
+        help="run each workload (and the low-contention and scaling measurements) as a Ray "
+        "task on a local Ray instance; speedups stay same-machine ratios",
+    )
+    bench.add_argument(
+        "--ray-address",
+        metavar="HOST:PORT",
+        help="run the tasks on this Ray cluster (implies --ray)",
+    )
     bench.set_defaults(handler=cmd_bench)
 
 
@@ -102,10 +115,15 @@ def _config(args: argparse.Namespace) -> suite.Config:
 
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     config = _config(args)
+    on_ray = args.ray or args.ray_address is not None
+    if args.engine_timeout <= 0:
+        raise UsageError(f"--engine-timeout must be > 0, got {args.engine_timeout}")
     try:
-        if args.engine_timeout <= 0:
-            raise UsageError(f"--engine-timeout must be > 0, got {args.engine_timeout}")
-        engines = suite.build_engines(config, args.engine_timeout, args.reports)
+        if on_ray:
+            check_specs(config)
+            engines: suite.Engines = {}
+        else:
+            engines = suite.build_engines(config, args.engine_timeout, args.reports)
     except ValueError as err:  # an engine spec that names nothing, an engine that won't start
         raise UsageError(str(err)) from None
     progress = Progress(
@@ -123,8 +141,11 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
             progress.update(task, description=what, advance=1)
 
         try:
-            bench = suite.run(config, engines, tick)
-        except ExternalEngineError as err:
+            if on_ray:
+                bench = run_on_ray(config, tick, args.ray_address)
+            else:
+                bench = suite.run(config, engines, tick)
+        except (ExternalEngineError, RayUnavailable) as err:  # exit 2, one line
             raise UsageError(str(err)) from None
     plots = [] if args.no_plots else write_plots(bench, args.reports)
     write_json(args.reports / "bench.json", to_json(bench))

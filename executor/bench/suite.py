@@ -146,30 +146,72 @@ def build_engines(config: Config, timeout: float, reports: Path) -> Engines:
     return {spec: build_engine(spec, timeout=timeout, reports=reports) for spec in specs}
 
 
+#: One independent piece of a run: a workload of the sweep, the low-contention table, or one
+#: size of the scaling table. Each measures all its engines on one machine, so its speedups are
+#: same-run ratios wherever it runs.
+Part = tuple[str, str | int]
+
+
+def parts(config: Config) -> list[tuple[Part, int]]:
+    """The run's parts, in report order, each with its number of progress ticks."""
+    engines, runs = len(config.engines), 1 + config.runs
+    sweep: list[tuple[Part, int]] = [
+        (("sweep", name), engines * runs + len(config.model_workers) * (name in config.modelled))
+        for name in config.workloads
+    ]
+    low: list[tuple[Part, int]] = [(("low", 0), len(config.low_contention_engines) * runs)]
+    scale: list[tuple[Part, int]] = [
+        (("scale", size), len(config.scale_engines) * (1 + config.scale_runs))
+        for size in config.scale_sizes
+    ]
+    return [*sweep, *low, *scale]
+
+
+def run_part(part: Part, config: Config, built: Engines, tick: Tick) -> Bench:
+    """Measure one part; the result is a :class:`Bench` holding just that part."""
+    kind, what = part
+    piece = Bench(config)
+    if kind == "sweep":
+        name = str(what)
+        workload = WORKLOADS[name].build(config.txs, config.seed)
+        ref = Reference.of(workload)
+        piece.bounds[name] = dependency_bound([b.traces for b in ref.run.blocks])
+        engines = [built[spec] for spec in config.engines]
+        piece.rows = measure(name, workload, engines, config.runs, tick, ref)
+        if name in config.modelled:
+            small = WORKLOADS[name].build(config.model_txs, config.seed)
+            piece.modelled.append(model(name, small, tick, config.model_workers))
+    elif kind == "low":
+        low = transfers(
+            txs=config.low_contention_txs,
+            accounts=LOW_CONTENTION_ACCOUNTS,
+            seed=config.seed,
+            block_size=config.low_contention_block,
+        )
+        engines = [built[spec] for spec in config.low_contention_engines]
+        piece.low_contention = measure(LOW_CONTENTION, low, engines, config.runs, tick)
+    else:
+        size = int(what)
+        workload = transfers(txs=size, accounts=ACCOUNTS, seed=config.seed)
+        engines = [built[spec] for spec in config.scale_engines]
+        piece.scaling = measure(f"{size:,} txs", workload, engines, config.scale_runs, tick)
+    return piece
+
+
+def merge(config: Config, pieces: list[Bench], seconds: float) -> Bench:
+    """The parts' results as one run, in report order."""
+    bench = Bench(config, seconds=seconds)
+    for piece in pieces:
+        bench.rows += piece.rows
+        bench.bounds |= piece.bounds
+        bench.modelled += piece.modelled
+        bench.low_contention += piece.low_contention
+        bench.scaling += piece.scaling
+    return bench
+
+
 def run(config: Config, built: Engines, tick: Tick) -> Bench:
     """Measure, check, model and scale as ``config`` says, with engines from build_engines."""
     start = time.perf_counter()
-    engines = [built[spec] for spec in config.engines]
-    scale_engines = [built[spec] for spec in config.scale_engines]
-    bench = Bench(config)
-    for name in config.workloads:
-        workload = WORKLOADS[name].build(config.txs, config.seed)
-        ref = Reference.of(workload)
-        bench.bounds[name] = dependency_bound([b.traces for b in ref.run.blocks])
-        bench.rows += measure(name, workload, engines, config.runs, tick, ref)
-        if name in config.modelled:
-            small = WORKLOADS[name].build(config.model_txs, config.seed)
-            bench.modelled.append(model(name, small, tick, config.model_workers))
-    low = transfers(
-        txs=config.low_contention_txs,
-        accounts=LOW_CONTENTION_ACCOUNTS,
-        seed=config.seed,
-        block_size=config.low_contention_block,
-    )
-    low_engines = [built[spec] for spec in config.low_contention_engines]
-    bench.low_contention = measure(LOW_CONTENTION, low, low_engines, config.runs, tick)
-    for size in config.scale_sizes:
-        workload = transfers(txs=size, accounts=ACCOUNTS, seed=config.seed)
-        bench.scaling += measure(f"{size:,} txs", workload, scale_engines, config.scale_runs, tick)
-    bench.seconds = time.perf_counter() - start
-    return bench
+    pieces = [run_part(part, config, built, tick) for part, _ in parts(config)]
+    return merge(config, pieces, time.perf_counter() - start)
