@@ -3,11 +3,9 @@ Ray replays here); the same bench parts as Ray tasks give the same rows, checks 
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
+from tests.support import in_a_ray_process
 from txlanes.checker.campaign import Campaign
 from txlanes.checker.ray_campaign import run_on_ray
 from txlanes.checker.targets import Target
@@ -15,17 +13,11 @@ from txlanes.executor.sequential import SequentialEngine
 from txlanes.executor.sharded.ray_actors import RayUnavailable
 
 RAY_CAMPAIGN = """
-import ray
 from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign
 from txlanes.checker.ray_campaign import run_on_ray
 from txlanes.checker.replay import replay
 from txlanes.checker.targets import resolve
 
-try:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-except Exception as err:
-    print("NO-RAY", err)
-    raise SystemExit(0)
 specs = ["blockstm", "multicore", "mutant:skip-validation"]
 shapes = tuple(c for c in CONTENTION if c.name in ("payments", "hot-key"))
 
@@ -41,23 +33,16 @@ assert verdicts(here) == verdicts(there), (verdicts(here), verdicts(there))
 failed = [o.failure for o in there if o.failure is not None]
 assert failed and all(f.target == "mutant:skip-validation" for f in failed)
 assert all(replay(f) is not None for f in failed), "a Ray failure does not replay here"
-ray.shutdown()
 print("SAME")
 """
 
 
 RAY_BENCH = """
-import ray
 from dataclasses import replace
 from pathlib import Path
 from txlanes.executor.bench import suite
 from txlanes.executor.bench.on_ray import run_on_ray
 
-try:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-except Exception as err:
-    print("NO-RAY", err)
-    raise SystemExit(0)
 config = replace(
     suite.QUICK, workloads=("transfers-10", "erc20"), engines=("sequential", "multicore:2"),
     txs=200, model_workloads=(), scale_sizes=(300, 600), scale_engines=("sequential",),
@@ -74,30 +59,17 @@ def shape(bench):
 assert not there.problems, there.problems
 assert shape(here) == shape(there), (shape(here), shape(there))
 assert here.bounds == there.bounds
-ray.shutdown()
 print("SAME")
 """
 
 
-def _in_a_ray_process(script: str) -> None:
-    """Run on a local Ray instance with two CPUs, as CI has, in a process of its own (Ray's
-    threads and this suite's forked processes must not share one)."""
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'txlanes[ray]')")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    if done.stdout.startswith("NO-RAY"):
-        pytest.skip(f"a local Ray instance cannot start here: {done.stdout}")
-    assert done.stdout.strip().endswith("SAME")
-
-
 def test_campaigns_as_ray_tasks_give_the_same_verdicts() -> None:
-    _in_a_ray_process(RAY_CAMPAIGN)
+    in_a_ray_process(RAY_CAMPAIGN)
 
 
 def test_bench_parts_as_ray_tasks_give_the_same_rows() -> None:
     """Multi-core statistics are deterministic, so they must match too."""
-    _in_a_ray_process(RAY_BENCH)
+    in_a_ray_process(RAY_BENCH)
 
 
 def test_a_subprocess_engine_is_refused_before_ray_starts() -> None:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support import in_a_ray_process
 from txlanes.checker.equivalence import first_divergence, reference
 from txlanes.checker.history import History
 from txlanes.checker.invariants import check_invariants
@@ -186,18 +187,12 @@ def test_faults_are_injected_only_in_the_simulation() -> None:
 
 
 RAY_CHECK = """
-import ray
 from pathlib import Path
 from txlanes.checker.equivalence import first_divergence, reference
 from txlanes.executor.result import apply_writes
 from txlanes.executor.sharded.engine import ShardedEngine
 from txlanes.models.workload import load_workload
 
-try:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-except Exception as err:
-    print("NO-RAY", err)
-    raise SystemExit(0)
 workload = load_workload(Path(DEMO))
 state = dict(workload.state)
 for block in workload.blocks:
@@ -208,20 +203,10 @@ for block in workload.blocks:
     assert (ray_result.writes, ray_result.receipts, ray_result.traces) == (
         simulated.writes, simulated.receipts, simulated.traces)
     apply_writes(state, ray_result.writes.items())
-ray.shutdown()
 print("SAME")
 """
 
 
 def test_shards_as_ray_actors_give_the_same_results() -> None:
-    """On a local Ray instance with two CPUs, as CI has — in a process of its own, since Ray's
-    threads and this suite's forked shard processes must not share one."""
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'txlanes[ray]')")
     demo = Path(__file__).resolve().parent.parent / "examples" / "demo.json"
-    script = RAY_CHECK.replace("DEMO", repr(str(demo)))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    if done.stdout.startswith("NO-RAY"):
-        pytest.skip(f"a local Ray instance cannot start here: {done.stdout}")
-    assert done.stdout.strip().endswith("SAME")
+    in_a_ray_process(RAY_CHECK.replace("DEMO", repr(str(demo))))
