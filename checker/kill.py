@@ -53,12 +53,13 @@ def kill(mutant: Mutant, profile: Profile = PROFILES["ci"], seed: int = 0) -> Ki
 
 
 def kill_isolated(mutant: Mutant, profile: str = "ci", seed: int = 0) -> Kill:
-    """:func:`kill` in a fresh interpreter.
+    """:func:`kill` in a fresh interpreter, with the same modules loaded every time.
 
-    A campaign that finds its bug only near the end of its budget can come out differently in
-    a process that has already imported or run other things (measured: importing
-    ``txlanes.checker.demo`` first turns one such kill into a survival; the cause is not yet
-    known). A fresh interpreter per mutant makes the report and the tests agree, run to run.
+    Hypothesis mixes into generation constants it collects from every *local* module loaded
+    (``hypothesis.internal.conjecture.providers._get_local_constants``; an editable install is
+    local), so what a campaign generates depends on what the process has imported: importing
+    ``txlanes.checker.demo`` first turns one budget-edge kill into a survival. A fresh
+    interpreter per mutant makes the report and the tests agree, run to run.
     """
     argv = [sys.executable, "-m", "txlanes.checker.kill", mutant.name, profile, str(seed)]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
