@@ -9,7 +9,7 @@ order the local run would give them; a task that fails outright fails the check 
 
 from __future__ import annotations
 
-from txlanes.executor.sharded.ray_actors import RayUnavailable, connect
+from txlanes.executor.sharded.ray_actors import RayUnavailable, connect, gather
 
 from .campaign import Campaign, CheckFinished, CheckStarted, Contention, Outcome, Profile
 from .targets import resolve
@@ -36,14 +36,7 @@ def run_on_ray(campaign: Campaign, address: str | None = None) -> list[Outcome]:
                 campaign.shrink_seconds,
             )
         )
-    outcomes: list[Outcome | None] = [None] * len(futures)
-    waiting = {future: i for i, future in enumerate(futures)}
-    while waiting:
-        (done,), _ = ray.wait(list(waiting), num_returns=1)
-        outcome: Outcome = ray.get(done)
-        outcomes[waiting.pop(done)] = outcome
-        campaign.publish(CheckFinished(outcome))
-    return [o for o in outcomes if o is not None]
+    return gather(ray, futures, lambda _, outcome: campaign.publish(CheckFinished(outcome)))
 
 
 def check_one(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from txlanes.executor.sharded.ray_actors import RayUnavailable, connect
+from txlanes.executor.sharded.ray_actors import RayUnavailable, connect, gather
 
 from .engines import build_engine
 from .measure import Tick
@@ -37,15 +37,14 @@ def run_on_ray(config: Config, tick: Tick, address: str | None = None) -> Bench:
     task = ray.remote(num_cpus=max(map(_cpus, specs)))(measure_part)
     start = time.perf_counter()
     plan = parts(config)
-    waiting = {task.remote(part, config): (i, steps) for i, (part, steps) in enumerate(plan)}
-    pieces: list[Bench | None] = [None] * len(plan)
-    while waiting:
-        (done,), _ = ray.wait(list(waiting), num_returns=1)
-        i, steps = waiting.pop(done)
-        pieces[i] = ray.get(done)
+
+    def finished(i: int, piece: Bench) -> None:
+        part, steps = plan[i]
         for _ in range(steps):
-            tick(f"{plan[i][0][1]} · measured on Ray")
-    return merge(config, [p for p in pieces if p is not None], time.perf_counter() - start)
+            tick(f"{part[1]} · measured on Ray")
+
+    pieces = gather(ray, [task.remote(part, config) for part, _ in plan], finished)
+    return merge(config, pieces, time.perf_counter() - start)
 
 
 def measure_part(part: Part, config: Config) -> Bench:

@@ -7,6 +7,7 @@ Ray is an optional extra (``pip install txlanes[ray]``); it is imported only whe
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .remote import RemoteBlock, ShardLost, serve
@@ -32,6 +33,19 @@ def connect(address: str | None) -> Any:
             where = address or "a local instance"
             raise RayUnavailable(f"cannot start or reach Ray at {where}: {err}") from None
     return ray
+
+
+def gather(ray: Any, futures: Sequence[Any], finished: Callable[[int, Any], None]) -> list[Any]:
+    """Every task's result in submission order, telling ``finished(index, result)`` as each
+    task completes (in whatever order they do)."""
+    results: list[Any] = [None] * len(futures)
+    waiting = {future: i for i, future in enumerate(futures)}
+    while waiting:
+        (done,), _ = ray.wait(list(waiting), num_returns=1)
+        i = waiting.pop(done)
+        results[i] = ray.get(done)
+        finished(i, results[i])
+    return results
 
 
 class _ShardServer:
