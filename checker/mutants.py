@@ -22,7 +22,15 @@ from txlanes.executor.blockstm.mvmemory import (
 )
 from txlanes.executor.blockstm.scheduler import ABORTING, READY_TO_EXECUTE, Scheduler, Task
 from txlanes.executor.multicore import MultiCoreEngine
-from txlanes.executor.multicore.chunks import ChunkResult, Lane
+from txlanes.executor.multicore.chunks import (
+    Chunk,
+    RawTrace,
+    Redone,
+    Runner,
+    Validate,
+    Validated,
+    validate,
+)
 from txlanes.executor.result import Engine
 from txlanes.executor.sequential import SequentialEngine
 from txlanes.executor.sharded.engine import ShardedEngine
@@ -233,45 +241,47 @@ def sharded(protocol: type[TwoPhaseCommit]) -> Callable[[int, Schedule | None], 
 # -- multi-core engine ------------------------------------------------------------------------
 
 
-class _KeepSpeculation(Lane):
-    """a lane keeps its speculative chunk without looking at the chunks it missed"""
+def _keep_speculation(
+    runner: Runner, chunk: Chunk, traces: list[RawTrace], dirty: set[Key]
+) -> Validated:
+    """the parent keeps a child's chunk as the child ran it, without looking at what the
+    child could not have seen"""
+    return validate(runner, chunk, traces, set())
 
-    def finalize(self, spec: ChunkResult, missed: set[Key]) -> ChunkResult:
-        return spec
 
-
-class _RedoWithoutDirtying(Lane):
+def _redo_without_dirtying(
+    runner: Runner, chunk: Chunk, traces: list[RawTrace], dirty: set[Key]
+) -> Validated:
     """a re-executed transaction's writes are not marked dirty, so a later transaction that
     read its first run's values is kept"""
+    redone: Redone = {}
+    fixed: set[Key] = set()
+    for offset, (reads, writes, _) in enumerate(traces):
+        index = chunk.start + offset
+        if not dirty.isdisjoint(reads):
+            receipt, (new_reads, new_writes, _) = runner.run_one(index, {})
+            redone[offset] = receipt, (new_reads, new_writes, 2)
+            fixed.update(writes, new_writes)
+            continue
+        for key, value in writes.items():
+            runner.overlay[key] = (index, value)
+    return Validated(redone, fixed)
 
-    def finalize(self, spec: ChunkResult, missed: set[Key]) -> ChunkResult:
-        if not missed:
-            return spec
-        local: dict[Key, tuple[int, int]] = {}
-        receipts, traces = list(spec.receipts), list(spec.traces)
-        for offset, (reads, writes, _) in enumerate(spec.traces):
-            index = spec.start + offset
-            if not missed.isdisjoint(reads):
-                receipts[offset], (reads, writes, _) = self._run(index, local)
-                traces[offset] = (reads, writes, 2)
-            local.update((key, (index, value)) for key, value in writes.items())
-        return ChunkResult(spec.start, receipts, traces, local, spec.executions)
 
-
-def multicore(lane: type[Lane], name: str) -> Callable[[int, Schedule], Engine]:
-    """The multi-core engine with a seeded lane bug: small chunks, so that the campaign's small
-    blocks spread over the processes (the worker count)."""
+def multicore(validation: Validate, name: str) -> Callable[[int, Schedule], Engine]:
+    """The multi-core engine with a seeded validation bug: small chunks, so that the
+    campaign's small blocks spread over the processes (the worker count)."""
 
     def build(workers: int, schedule: Schedule) -> Engine:
         engine = MultiCoreEngine(workers, chunk=2)
-        engine.name, engine.lane_type = f"mutant:{name}", lane
+        engine.name, engine.validate = f"mutant:{name}", validation  # type: ignore[assignment]
         return engine
 
     return build
 
 
-def _multicore_mutant(name: str, lane: type[Lane]) -> Mutant:
-    return Mutant(name, " ".join((lane.__doc__ or "").split()), multicore(lane, name))
+def _multicore_mutant(name: str, validation: Validate) -> Mutant:
+    return Mutant(name, " ".join((validation.__doc__ or "").split()), multicore(validation, name))
 
 
 #: The commit protocol's seeded bugs, run inside the sharded engine (docs/commit-protocol.md).
@@ -343,7 +353,7 @@ ENGINE_MUTANTS: tuple[Mutant, ...] = (
         _spec_mutant(_fee_rounded_for_the_trader, "amm-fee-rounding"),
     ),
     *PROTOCOL_ENGINE_MUTANTS,
-    _multicore_mutant("multicore-keep-speculation", _KeepSpeculation),
+    _multicore_mutant("multicore-keep-speculation", _keep_speculation),
 )
 
 #: Seeded bugs the default budget does not reliably kill (documented in docs/mutants.md); a
@@ -356,5 +366,5 @@ HARD_MUTANTS: tuple[Mutant, ...] = (
             scheduler=_AddDependencyWithoutStatusCheck, name="add-dependency-without-status-check"
         ),
     ),
-    _multicore_mutant("multicore-redo-without-dirtying", _RedoWithoutDirtying),
+    _multicore_mutant("multicore-redo-without-dirtying", _redo_without_dirtying),
 )

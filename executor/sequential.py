@@ -19,8 +19,9 @@ from .result import PRE_STATE, BlockResult, Receipt, TxTrace
 _NO_EVENTS: tuple[Event, ...] = ()
 
 
-class _Ctx(BufferedWrites):
-    """The sequential ``ctx``: reads see the pre-state overlaid by earlier transactions' writes."""
+class OverlayContext(BufferedWrites):
+    """Reads see this transaction's writes, then ``committed`` — (writer, value) of the block's
+    earlier transactions — then the pre-state. The multi-core engine's processes use it too."""
 
     __slots__ = ("block", "committed", "events", "pre", "reads", "writes")
 
@@ -52,7 +53,7 @@ class SequentialEngine:
     apply = staticmethod(execute_tx)
 
     def execute(self, block: Block, state: Mapping[Key, int]) -> BlockResult:
-        ctx = _Ctx(block.env, state)
+        ctx = OverlayContext(block.env, state)
         committed = ctx.committed
         receipts: list[Receipt] = []
         traces: list[TxTrace] = []

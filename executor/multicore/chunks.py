@@ -1,27 +1,25 @@
-"""One lane's work on a chunk, without I/O: speculate, then finalize against what it missed.
+"""What a process does with a chunk of the block, without I/O: run it, or validate it.
 
-A block is cut into chunks dealt round-robin to the lanes (processes). A lane speculates its
-chunk against every chunk it already knows, in order; the chunks it has not yet seen (those the
-other lanes are executing at the same time) are folded in afterwards. Finalizing keeps a
-transaction's speculative result when none of its reads touched a key those chunks wrote, and
-re-executes it otherwise — against the exact state, so the outcome is the sequential one.
+Every process runs transactions the way sequential execution does — in order, on an overlay of
+(writer, value) per key over the pre-state — but a child's overlay may be stale: it lacks the
+chunks other processes run at the same time, and the corrections to its own previous chunk. The
+parent runs its own chunks on the exact state and *validates* each child chunk in block order
+with a set of *dirty* keys: keys whose true value may differ from what the child saw.
 
-Validity is tracked with a set of *dirty* keys: a key whose true value before the transaction
-may differ from what speculation saw. It starts as the keys the missed chunks wrote; a
-re-executed transaction dirties everything it wrote before and after; a kept transaction that
-writes a key makes it clean again (its value is right, and later readers saw it).
+It starts as the keys the child's chunk could not have seen (:meth:`Schedule.missed`). A
+transaction that read no dirty key keeps the child's result, and its writes make those keys
+clean (later transactions saw the right value). One that did is re-executed on the exact state,
+and everything it wrote in either run becomes dirty — and goes back to the child as a fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
+from txlanes.executor.sequential import OverlayContext
 from txlanes.models.context import BlockEnv, Context, Event, Key, Revert
 from txlanes.models.tx import Tx
-
-from ..buffered import BufferedWrites
-from ..result import PRE_STATE
 
 #: key → (index of the transaction that wrote it last, value), for the block so far.
 Overlay = dict[Key, tuple[int, int]]
@@ -29,107 +27,126 @@ Apply = Callable[[Tx, Context], None]
 #: A Receipt and a TxTrace as plain tuples: cheaper to build, and ``marshal`` takes them.
 RawReceipt = tuple[bool, str | None, tuple[Event, ...]]
 RawTrace = tuple[dict[Key, int], dict[Key, int], int]
+#: A re-executed transaction's results, by its offset in the chunk.
+Redone = dict[int, tuple[RawReceipt, RawTrace]]
 
 _NO_EVENTS: tuple[Event, ...] = ()
 
 
-class _Ctx(BufferedWrites):
-    """Reads see this transaction's writes, then the chunk's, then the block's, then pre-state."""
-
-    __slots__ = ("block", "events", "final", "local", "pre", "reads", "writes")
-
-    def __init__(self, env: BlockEnv, pre: Mapping[Key, int], final: Overlay) -> None:
-        self.block = env
-        self.pre = pre
-        self.final = final
-        self.local: Overlay = {}
-        self.reads: dict[Key, int] = {}
-        self.writes: dict[Key, int] = {}
-        self.events: list[Event] = []
-
-    def read(self, key: Key) -> int:
-        writes = self.writes
-        if key in writes:
-            return writes[key]
-        hit = self.local.get(key)
-        if hit is None:
-            hit = self.final.get(key)
-            if hit is None:
-                self.reads[key] = PRE_STATE
-                return self.pre.get(key, 0)
-        self.reads[key] = hit[0]
-        return hit[1]
-
-
-@dataclass
-class ChunkResult:
-    """A chunk's receipts and traces, and ``diff``: the last write of each key it wrote."""
+class Chunk(NamedTuple):
+    """Transactions ``[start, stop)`` of the block, run by process ``owner`` (0: the parent)."""
 
     start: int
-    receipts: list[RawReceipt]
-    traces: list[RawTrace]
-    diff: Overlay
-    executions: int
+    stop: int
+    owner: int
 
 
-class Lane:
-    """What one process knows of the block: pre-state plus ``final``, the finished chunks."""
+class Schedule:
+    """Which process runs which chunk, and which chunks a child has seen when it starts one.
+
+    Rounds: the parent's chunk, then one chunk per child. Before its chunk of round ``r`` a
+    child folds in everything up to the parent's chunk of round ``r - 1`` — a fixed set, never
+    "whatever has arrived", so re-executions do not depend on timing and the engine is
+    deterministic. The parent runs that chunk first in its round and sends it at once, so the
+    child does not wait for it in practice.
+    """
+
+    def __init__(self, count: int, lanes: int, chunk: int, parent_chunk: int) -> None:
+        self.lanes = lanes
+        self.chunks: list[Chunk] = []
+        start = 0
+        while start < count:
+            for owner in range(lanes):
+                stop = min(count, start + (parent_chunk if owner == 0 else chunk))
+                self.chunks.append(Chunk(start, stop, owner))
+                start = stop
+                if start == count:
+                    break
+
+    def seen(self, index: int) -> int:
+        """The last chunk a child has folded in before running chunk ``index`` (-1: none)."""
+        return index - index % self.lanes - self.lanes
+
+    def previous(self, index: int) -> int:
+        """The same owner's chunk before ``index`` (negative: none)."""
+        return index - self.lanes
+
+    def missed(self, index: int) -> tuple[list[int], int]:
+        """Chunks whose writes the child running ``index`` had not seen, and its own previous
+        chunk, whose fix (if any) it had not seen either (-1: none)."""
+        previous = self.previous(index)
+        others = [i for i in range(max(self.seen(index) + 1, 0), index) if i != previous]
+        return others, previous
+
+
+class Runner:
+    """Runs transactions in order on ``overlay`` over the pre-state, as sequential does."""
 
     def __init__(
         self, txs: tuple[Tx, ...], env: BlockEnv, pre: Mapping[Key, int], apply: Apply
     ) -> None:
-        self.txs, self.env, self.pre, self.apply = txs, env, pre, apply
-        self.final: Overlay = {}
-        self._ctx = _Ctx(env, pre, self.final)
+        self.txs, self.apply = txs, apply
+        self._ctx = OverlayContext(env, pre)
+        self.overlay: Overlay = self._ctx.committed
 
-    def _run(self, index: int, local: Overlay) -> tuple[RawReceipt, RawTrace]:
-        """Execute one transaction against ``local`` over ``final``; record its writes in local."""
+    def run_one(self, index: int, diff: Overlay) -> tuple[RawReceipt, RawTrace]:
+        """Execute transaction ``index``; its writes go to the overlay and to ``diff``."""
         ctx = self._ctx
         reads: dict[Key, int] = {}
         writes: dict[Key, int] = {}
         events: list[Event] = []
-        ctx.local, ctx.reads, ctx.writes, ctx.events = local, reads, writes, events
+        ctx.reads, ctx.writes, ctx.events = reads, writes, events
         try:
             self.apply(self.txs[index], ctx)
         except Revert as revert:
             return (False, revert.reason, _NO_EVENTS), (reads, {}, 1)
+        overlay = self.overlay
         for key, value in writes.items():
-            local[key] = (index, value)
+            overlay[key] = diff[key] = (index, value)
         return (True, None, tuple(events)), (reads, writes, 1)
 
-    def speculate(self, start: int, stop: int) -> ChunkResult:
-        """Run ``txs[start:stop]`` in order on what this lane knows now."""
-        local: Overlay = {}
+    def run(self, chunk: Chunk, diff: Overlay) -> tuple[list[RawReceipt], list[RawTrace]]:
+        """Execute a chunk in order; ``diff`` collects the last write of each key it wrote."""
         receipts: list[RawReceipt] = []
         traces: list[RawTrace] = []
-        for index in range(start, stop):
-            receipt, trace = self._run(index, local)
+        for index in range(chunk.start, chunk.stop):
+            receipt, trace = self.run_one(index, diff)
             receipts.append(receipt)
             traces.append(trace)
-        return ChunkResult(start, receipts, traces, local, stop - start)
+        return receipts, traces
 
-    def finalize(self, spec: ChunkResult, missed: set[Key]) -> ChunkResult:
-        """The chunk's sequential result, given the keys written by chunks speculation missed.
 
-        ``final`` must already hold those chunks. Re-executed transactions count two
-        incarnations, like a Block-STM re-execution.
-        """
-        if not missed:
-            return spec
-        dirty = set(missed)
-        local: Overlay = {}
-        receipts, traces = list(spec.receipts), list(spec.traces)
-        executions = spec.executions
-        for offset, (old_reads, old_writes, _) in enumerate(spec.traces):
-            index = spec.start + offset
-            if dirty.isdisjoint(old_reads):
-                dirty.difference_update(old_writes)
-                for key, value in old_writes.items():
-                    local[key] = (index, value)
-                continue
-            receipts[offset], (reads, writes, _) = self._run(index, local)
-            traces[offset] = (reads, writes, 2)
-            executions += 1
-            dirty.update(old_writes)
-            dirty.update(writes)
-        return ChunkResult(spec.start, receipts, traces, local, executions)
+class Validated(NamedTuple):
+    """What validating a child's chunk changed: the transactions redone, and the keys any
+    redone transaction wrote in either run — where the child's view may now be wrong."""
+
+    redone: Redone
+    fixed: set[Key]
+
+
+def validate(runner: Runner, chunk: Chunk, traces: list[RawTrace], dirty: set[Key]) -> Validated:
+    """Fold a child's chunk into ``runner.overlay`` (the exact state before it), in order.
+
+    ``dirty`` (consumed) starts as the keys the child had not seen.
+    """
+    overlay = runner.overlay
+    redone: Redone = {}
+    fixed: set[Key] = set()
+    index = chunk.start
+    for reads, writes, _ in traces:
+        if dirty and not dirty.isdisjoint(reads):
+            receipt, (new_reads, new_writes, _) = runner.run_one(index, {})
+            redone[index - chunk.start] = receipt, (new_reads, new_writes, 2)
+            fixed.update(writes, new_writes)
+            dirty.update(writes, new_writes)
+        elif writes:
+            if dirty:
+                dirty.difference_update(writes)
+            for key, value in writes.items():
+                overlay[key] = (index, value)
+        index += 1
+    return Validated(redone, fixed)
+
+
+#: How the parent folds a child's chunk in (a parameter, so seeded bugs can replace it).
+Validate = Callable[[Runner, Chunk, list[RawTrace], set[Key]], Validated]

@@ -1,29 +1,31 @@
-"""The multi-core engine: chunks of the block speculated on forked processes, finalized in order.
+"""The multi-core engine: children speculate chunks of the block, the parent validates in order.
 
-CPython threads share one core, so a real speedup needs processes; and inter-process traffic
-costs about as much per transaction as executing one, so the design keeps it small:
+CPython threads share one core, so a real speedup needs processes; and moving a transaction's
+effects between processes costs a good part of executing it, so the design moves as little as
+it can, and only one way per transaction:
 
 - **fork per block.** Children inherit the block and the pre-state copy-on-write: nothing is
   pickled on the way in.
-- **chunks dealt round-robin.** Lane ``i`` owns chunks ``i, i+N, ...`` (128 transactions by
-  default). It speculates a chunk on every chunk it already knows; the only chunks it misses are
-  the ones the other lanes run at the same moment, so the window of possible conflicts is N-1
-  chunks, not half the block.
-- **finalize in order.** When the missed chunks' diffs arrive, the lane keeps each
-  transaction whose reads they did not touch and re-executes the rest on the exact state
-  (:mod:`.chunks`), then sends its chunk's diff to every other lane. A chunk's result is final
-  the moment it is sent; the parent assembles the block from them.
-- **a lane that dies is replaced by the parent.** Its pipe closes; the parent kills the other
-  children and runs every chunk it has not received itself, exactly once, so nothing is lost
-  or duplicated.
+- **the parent is the only authority.** The block is cut into rounds: a chunk the parent runs
+  on the exact state, then one chunk per child, which the child runs on what it has seen so far
+  (:class:`.chunks.Schedule`). The parent folds each child chunk in, in block order, keeping
+  every transaction whose reads the child could not have got wrong and re-executing the rest
+  (:func:`.chunks.validate`). No chain of finalizations runs between processes: a child never
+  waits for its own results to be checked.
+- **children learn from the parent only**: each chunk's writes once it is final (a child's own
+  chunk: only what the parent changed in it), a round late, at a fixed point.
+- **a child that dies is replaced by the parent**: its pipe closes, and the parent runs its
+  chunks itself on the exact state — nothing lost or run twice into the result.
 
-Receipts and traces from children stay encoded until read (:mod:`.lazy`).
+Receipts of child chunks stay encoded until read (:mod:`.lazy`).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
+import marshal
 import os
 import signal
 from collections.abc import Mapping
@@ -33,215 +35,197 @@ from txlanes.models.spec import execute_tx
 from txlanes.models.workload import Block
 
 from ..result import BlockResult
-from .chunks import ChunkResult, Lane, Overlay
+from .chunks import Overlay, RawTrace, Redone, Runner, Schedule, Validate, validate
 from .lazy import LazyResults, Segment
-from .wire import (
-    RESULTS_ONLY,
-    Inbox,
-    LaneLost,
-    Message,
-    close_all,
-    decode_diff,
-    decode_results,
-    encode_diff,
-    encode_results,
-    make_pipe,
-    send,
-)
+from .wire import Inbox, LaneLost, Message, close_all, make_pipe, send
 
-Plan = list[tuple[int, int]]
+#: A fix for a key no transaction of the block has written (up to that chunk): the pre-state.
+_UNWRITTEN = None
 
 
-def _plan(count: int, chunk: int) -> Plan:
-    return [(start, min(start + chunk, count)) for start in range(0, count, chunk)]
+class _Parent:
+    """Runs its chunks and validates the children's, in block order; tells the children."""
 
-
-class _Links:
-    """One lane's view of the others: its inbox, and a pipe to each of them."""
-
-    def __init__(self, me: int, lanes: int, plan: Plan, lane: Lane) -> None:
-        self.me, self.lanes, self.plan, self.lane = me, lanes, plan, lane
+    def __init__(self, schedule: Schedule, runner: Runner, validate: Validate) -> None:
+        self.schedule, self.runner, self.validate = schedule, runner, validate
         self.inbox = Inbox({})
-        self.outs: dict[int, int] = {}
-
-    def owner(self, chunk: int) -> int:
-        return chunk % self.lanes
-
-    def receive(self, chunk: int) -> Overlay:
-        """The diff of another lane's ``chunk``, waiting for it if need be."""
-        return decode_diff(self.inbox.wait(self.owner(chunk), chunk).diff)
-
-    def publish(self, chunk: int, result: ChunkResult) -> None:
-        if not self.outs:
-            return
-        diff = encode_diff(result.diff)
-        for fd in self.outs.values():
-            send(fd, Message(chunk, result.executions, diff, b""))
-
-
-class _ParentLinks(_Links):
-    """The parent keeps every chunk's diff and results and takes over the chunks of a lost lane."""
-
-    def __init__(self, me: int, lanes: int, plan: Plan, lane: Lane) -> None:
-        super().__init__(me, lanes, plan, lane)
-        self.diffs: list[Overlay] = [{} for _ in plan]
-        self.segments: list[Segment | None] = [None] * len(plan)
-        self.executions = 0
+        self.outs: dict[int, int] = {}  # child → write end of its pipe
         self.children: list[int] = []
-        self.lost = False
-        self.recovered = 0  # chunks the parent ran for a lost lane
+        self.lost: set[int] = set()
+        self.segments: list[Segment] = []
+        self.written: list[Overlay] = []  # per chunk, its final writes
+        self.fixed: list[set[Key]] = []  # per chunk, the keys its child must fix
+        self.executions = self.recovered = 0
+        chunks = schedule.chunks
+        # the last chunk any child folds in before its last chunk: later ones are not sent
+        self.last_needed = max(
+            (schedule.seen(i) for i, chunk in enumerate(chunks) if chunk.owner), default=-1
+        )
 
-    def receive(self, chunk: int) -> Overlay:
-        owner = self.owner(chunk)
-        if self.lost:
-            message = self.inbox.take(owner, chunk)
-            if message is None:
-                return self._run_here(chunk)
-        else:
-            try:
-                message = self.inbox.wait(owner, chunk)
-            except LaneLost:
-                self._abandon_children()
-                return self.receive(chunk)
-        self.executions += message.executions
-        self.diffs[chunk] = decode_diff(message.diff)
-        return self.diffs[chunk]
+    def run(self) -> None:
+        for index, chunk in enumerate(self.schedule.chunks):
+            message = None if chunk.owner == 0 else self._receive(chunk.owner, index)
+            fixed: set[Key] = set()
+            if message is None:  # the parent's chunk, or a lost child's
+                diff: Overlay = {}
+                receipts, traces = self.runner.run(chunk, diff)
+                self.segments.append(Segment(receipts, traces, {}))
+                self.recovered += chunk.owner != 0
+            else:
+                traces = marshal.loads(message.first)
+                redone, fixed = self.validate(self.runner, chunk, traces, self._dirty(index))
+                self.executions += len(redone)
+                self.segments.append(Segment(message.second, traces, redone))
+                diff = self._written(traces, redone) if self.schedule.lanes > 2 else {}
+            self.executions += chunk.stop - chunk.start
+            self.written.append(diff)
+            self.fixed.append(fixed)
+            if chunk.owner == 0 and index <= self.last_needed:
+                self._tell(index)
 
-    def _run_here(self, chunk: int) -> Overlay:
-        """A lost lane's chunk, run by the parent on the exact state: final as it is."""
-        self.keep(chunk, self.lane.speculate(*self.plan[chunk]))
-        self.recovered += 1
-        return self.diffs[chunk]
+    def _written(self, traces: list[RawTrace], redone: Redone) -> Overlay:
+        """A validated child chunk's final writes, which other children need to hear of."""
+        keys = {key for _, writes, _ in traces for key in writes}
+        keys.update(key for _, (_, writes, _) in redone.values() for key in writes)
+        overlay = self.runner.overlay
+        return {key: overlay[key] for key in keys if key in overlay}
 
-    def keep(self, chunk: int, result: ChunkResult) -> None:
-        self.diffs[chunk] = result.diff
-        self.segments[chunk] = (result.receipts, result.traces)
-        self.executions += result.executions
+    def _dirty(self, index: int) -> set[Key]:
+        """Keys whose value the child running chunk ``index`` may have got wrong."""
+        others, previous = self.schedule.missed(index)
+        dirty: set[Key] = set().union(*(self.written[i] for i in others))
+        if previous >= 0:
+            dirty |= self.fixed[previous]
+        return dirty
 
-    def publish(self, chunk: int, result: ChunkResult) -> None:
-        self.keep(chunk, result)
-        if not self.lost:
-            # a child that died will be noticed when its pipe closes, on the next receive
+    def _receive(self, child: int, index: int) -> Message | None:
+        """The child's chunk, or None when the child is gone (the parent runs it then)."""
+        if child in self.lost:
+            return None
+        try:
+            return self.inbox.wait(child, index)
+        except LaneLost:
+            self.lost.add(child)
+            return None
+
+    def _tell(self, index: int) -> None:
+        """After the parent's chunk ``index``: what each child needs to know before its next
+        chunk — the final writes of the chunks since the parent's previous one (of its own
+        chunk, only the fix) and of this one."""
+        overlay, lanes = self.runner.overlay, self.schedule.lanes
+        since = range(max(index - lanes + 1, 0), index + 1)
+        for child, fd in self.outs.items():
+            if child in self.lost:
+                continue
+            news: list[tuple[int, Overlay | dict[Key, tuple[int, int] | None]]] = []
+            for earlier in since:
+                if self.schedule.chunks[earlier].owner != child:
+                    news.append((earlier, self.written[earlier]))
+                else:
+                    fixed = self.fixed[earlier]
+                    news.append((earlier, {key: overlay.get(key, _UNWRITTEN) for key in fixed}))
+            # a child that died is noticed when the parent next waits for it
             with contextlib.suppress(BrokenPipeError):
-                super().publish(chunk, result)
-
-    def collect(self) -> list[Segment]:
-        """Every chunk's results. A lane that died after sending a chunk's diff but before its
-        results: the chunk is run again on the state before it, which gives the same results
-        (the spec is deterministic) — checked against the diff already applied."""
-        segments: list[Segment] = []
-        for chunk, segment in enumerate(self.segments):
-            if segment is None:
-                segment = self.inbox.results(self.owner(chunk), chunk)
-            if segment is None:
-                segment = self._rerun(chunk)
-            segments.append(segment)
-        return segments
-
-    def _rerun(self, chunk: int) -> Segment:
-        before: Overlay = {}
-        for diff in self.diffs[:chunk]:
-            before.update(diff)
-        lane = type(self.lane)(self.lane.txs, self.lane.env, self.lane.pre, self.lane.apply)
-        lane.final.update(before)
-        result = lane.speculate(*self.plan[chunk])
-        if result.diff != self.diffs[chunk]:
-            raise RuntimeError(f"chunk {chunk} ran twice with different writes: not deterministic")
-        self.recovered += 1
-        return (result.receipts, result.traces)
-
-    def _abandon_children(self) -> None:
-        """Stop every child: the parent now runs whatever it has not received."""
-        self.lost = True
-        self.stop_children()
-        self.inbox.poll()  # keep what had been sent in full before the end
+                send(fd, Message(index, marshal.dumps(news), b""))
 
     def stop_children(self) -> None:
+        """Kill them (they are done, or of no use after an error). Waiting for the kernel to
+        tear them down would cost milliseconds per block: they are reaped later."""
         for pid in self.children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+        _killed.extend(self.children)
         self.children = []
 
 
-class _ChildLinks(_Links):
-    """A child sends each chunk's diff to everyone, then its results to the parent — off the
-    chain of finalizations, which waits only for diffs. It may be told to die (tests)."""
-
-    def __init__(self, me: int, lanes: int, plan: Plan, lane: Lane, die_after: int | None) -> None:
-        super().__init__(me, lanes, plan, lane)
-        self.die_after = die_after
-        self.sent = 0  # messages: a diff, then results, per chunk
-
-    def _may_die(self) -> None:
-        if self.sent == self.die_after:
-            os.kill(os.getpid(), signal.SIGKILL)
-        self.sent += 1
-
-    def publish(self, chunk: int, result: ChunkResult) -> None:
-        self._may_die()
-        super().publish(chunk, result)
-        self._may_die()
-        send(self.outs[0], Message(chunk, RESULTS_ONLY, b"", encode_results(result)))
+#: Children killed but not yet reaped (by the next block, or at exit).
+_killed: list[int] = []
 
 
-def _run_lane(links: _Links) -> None:
-    """Speculate, catch up, finalize and publish each of this lane's chunks, in block order.
+@atexit.register
+def _reap() -> None:
+    while _killed:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(_killed.pop(), 0)
 
-    A lane speculates chunk ``j`` on exactly the chunks before ``j - N + 1`` — never on
-    whatever happens to have arrived — so which transactions re-execute does not depend on
-    timing: the engine is deterministic, and its statistics reproducible.
+
+def _run_child(
+    me: int, schedule: Schedule, runner: Runner, inbox: Inbox, out: int, die_after: int | None
+) -> None:  # pragma: no cover - runs in the child
+    """Speculate this child's chunks in order, folding in what the parent says at fixed points.
+
+    The parent's news is about chunks before this child's latest ones, whose writes are in the
+    overlay already and must stay: news never overwrites a key this child wrote since.
     """
-    lane, me, lanes = links.lane, links.me, links.lanes
-    applied = 0  # chunks [0, applied) are in lane.final
-    for chunk in range(me, len(links.plan), lanes):
-        spec = lane.speculate(*links.plan[chunk])
-        missed: set[Key] = set()
-        for earlier in range(applied, chunk):
-            diff = links.receive(earlier)
-            missed.update(diff)
-            lane.final.update(diff)
-        result = lane.finalize(spec, missed)
-        lane.final.update(result.diff)
-        applied = chunk + 1
-        links.publish(chunk, result)
-    if me == 0:
-        for chunk in range(applied, len(links.plan)):
-            lane.final.update(links.receive(chunk))
+    lanes, overlay = schedule.lanes, runner.overlay
+    speculated: dict[int, Overlay] = {}  # own chunks the parent has not confirmed yet
+    told = -lanes  # the parent's chunks up to this one have been heard
+    for sent, index in enumerate(range(me, len(schedule.chunks), lanes)):
+        for parents in range(told + lanes, schedule.seen(index) + 1, lanes):
+            for earlier, news in marshal.loads(inbox.wait(0, parents).first):
+                speculated.pop(earlier, None)
+                for later in speculated.values():
+                    for key in news.keys() & later.keys():
+                        del news[key]
+                if earlier % lanes != me:
+                    overlay.update(news)
+                    continue
+                for key, entry in news.items():  # the fix of this child's own chunk
+                    if entry is _UNWRITTEN:
+                        overlay.pop(key, None)
+                    else:
+                        overlay[key] = entry
+            told = parents
+        diff = speculated[index] = {}
+        receipts, traces = runner.run(schedule.chunks[index], diff)
+        if sent == die_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        send(out, Message(index, marshal.dumps(traces), marshal.dumps(receipts)))
 
 
 class MultiCoreEngine:
     """Optimistic execution on ``processes`` forked processes; results identical to sequential.
 
-    ``die_after`` is fault injection for tests: the second process kills itself (SIGKILL) after
-    sending that many messages — even: just before a chunk's diff; odd: between a chunk's diff
-    and its results.
+    ``chunk`` is a child's chunk size; ``parent_chunk`` the parent's (default: a bit smaller,
+    since validating the children's chunks is the parent's work too). ``die_after`` is fault
+    injection for tests: the first child kills itself (SIGKILL) after sending that many chunks.
     """
 
     name = "multicore"
     #: The spec entry point; overridable so a seeded spec bug can be built on this engine.
     apply = staticmethod(execute_tx)
-    #: What a process does with a chunk; overridable so seeded engine bugs can be built.
-    lane_type = Lane
+    #: How the parent folds a child's chunk in; overridable so seeded bugs can be built.
+    validate = staticmethod(validate)
 
     def __init__(
-        self, processes: int | None = None, *, chunk: int = 128, die_after: int | None = None
+        self,
+        processes: int | None = None,
+        *,
+        chunk: int = 128,
+        parent_chunk: int | None = None,
+        die_after: int | None = None,
     ) -> None:
         self.processes = len(os.sched_getaffinity(0)) if processes is None else processes
         if self.processes < 1:
             raise ValueError(f"--processes must be >= 1, got {self.processes}")
-        if chunk < 1:
-            raise ValueError(f"chunk must be >= 1, got {chunk}")
+        if chunk < 1 or (parent_chunk is not None and parent_chunk < 1):
+            raise ValueError(f"chunk sizes must be >= 1, got {chunk} and {parent_chunk}")
         self.chunk = chunk
+        self.parent_chunk = parent_chunk or max(1, chunk * 4 // 5)
         self.die_after = die_after
 
     def execute(self, block: Block, state: Mapping[Key, int]) -> BlockResult:
-        plan = _plan(len(block.txs), self.chunk)
-        lanes = max(1, min(self.processes, len(plan)))
-        lane = self.lane_type(block.txs, block.env, state, self.apply)
-        links = _ParentLinks(0, lanes, plan, lane)
-        pipes = {(a, b): make_pipe() for a in range(lanes) for b in range(lanes) if a != b}
-        kept = [fd for pair in pipes.values() for fd in pair]
+        _reap()
+        count = len(block.txs)
+        lanes = max(1, min(self.processes, -(-count // self.chunk)))
+        schedule = Schedule(count, lanes, self.chunk, self.parent_chunk)
+        runner = Runner(block.txs, block.env, state, self.apply)
+        parent = _Parent(schedule, runner, self.validate)
+        pipes = {lane: (make_pipe(), make_pipe()) for lane in range(1, lanes)}  # to, from
+        child_ends = [fd for (to_read, _), (_, from_write) in pipes.values()
+                      for fd in (to_read, from_write)]  # fmt: skip
+        parent_ends = [fd for (_, to_write), (from_read, _) in pipes.values()
+                       for fd in (to_write, from_read)]  # fmt: skip
         # Frozen objects are skipped by the collector: neither side's collections then touch
         # (and so copy) the pages the processes share.
         gc.freeze()
@@ -249,59 +233,43 @@ class MultiCoreEngine:
             for me in range(1, lanes):
                 pid = os.fork()
                 if pid == 0:  # pragma: no cover - runs in the child
-                    _child(me, lanes, plan, lane, pipes, self.die_after)
-                links.children.append(pid)
-            kept = _wire(links, pipes)
-            _run_lane(links)
-            segments = links.collect()
+                    _child(me, schedule, runner, pipes, self.die_after if me == 1 else None)
+                parent.children.append(pid)
+            close_all(child_ends)
+            child_ends = []
+            parent.outs = {lane: to_write for lane, ((_, to_write), _) in pipes.items()}
+            parent.inbox = Inbox({lane: from_read for lane, (_, (from_read, _)) in pipes.items()})
+            parent.run()
         finally:
             gc.unfreeze()
-            links.stop_children()  # they are done or, after an error here, of no use
-            close_all(kept)
-        count = len(block.txs)
-        results = LazyResults(segments, decode_results)
+            parent.stop_children()
+            close_all(child_ends + parent_ends)
         stats = {
-            "executions": links.executions,
-            "aborts": links.executions - count,
-            "chunks": len(plan),
+            "executions": parent.executions,
+            "aborts": parent.executions - count,
+            "chunks": len(schedule.chunks),
             "processes": lanes,
-            "recovered_chunks": links.recovered,
+            "recovered_chunks": parent.recovered,
         }
-        writes = {key: value for key, (_, value) in lane.final.items()}
+        results = LazyResults(parent.segments)
+        writes = {key: value for key, (_, value) in runner.overlay.items()}
         return BlockResult(writes, results.receipts(count), results.traces(count), stats)
-
-
-def _wire(links: _Links, pipes: Mapping[tuple[int, int], tuple[int, int]]) -> list[int]:
-    """Keep this lane's ends of the pipes and close the rest, so a dead writer reads as EOF."""
-    me = links.me
-    ins: dict[int, int] = {}
-    for (a, b), (read_fd, write_fd) in pipes.items():
-        if a == me:
-            links.outs[b] = write_fd
-            os.close(read_fd)
-        elif b == me:
-            ins[a] = read_fd
-            os.close(write_fd)
-        else:
-            os.close(read_fd)
-            os.close(write_fd)
-    links.inbox = Inbox(ins)
-    return [*ins.values(), *links.outs.values()]
 
 
 def _child(
     me: int,
-    lanes: int,
-    plan: Plan,
-    lane: Lane,
-    pipes: Mapping[tuple[int, int], tuple[int, int]],
+    schedule: Schedule,
+    runner: Runner,
+    pipes: Mapping[int, tuple[tuple[int, int], tuple[int, int]]],
     die_after: int | None,
 ) -> None:  # pragma: no cover - runs in the child
     code = 1
     try:
-        links = _ChildLinks(me, lanes, plan, lane, die_after if me == 1 else None)
-        _wire(links, pipes)
-        _run_lane(links)
+        gc.disable()  # a short life: reference counting frees what it makes
+        (to_read, _), (_, from_write) = pipes[me]
+        close_all([fd for pair in pipes.values() for pipe in pair for fd in pipe
+                   if fd not in (to_read, from_write)])  # fmt: skip
+        _run_child(me, schedule, runner, Inbox({0: to_read}), from_write, die_after)
         code = 0
     except BaseException:  # the parent notices the closed pipe and runs the chunks itself
         pass

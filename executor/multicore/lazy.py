@@ -8,24 +8,30 @@ engine hands back sequences that decode when first read. The cost is not hidden 
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 from ..result import Receipt, TxTrace
-from .chunks import RawReceipt, RawTrace
+from .chunks import RawReceipt, RawTrace, Redone
 
 T = TypeVar("T")
-Raw = tuple[list[RawReceipt], list[RawTrace]]
-#: One chunk's results: plain tuples (run in this process), or bytes to decode into them.
-Segment = Raw | bytes
+
+
+class Segment(NamedTuple):
+    """One chunk's results: receipts as tuples, or as the ``marshal`` bytes a child sent;
+    traces; and the transactions the parent re-executed, which replace the child's."""
+
+    receipts: list[RawReceipt] | bytes
+    traces: list[RawTrace]
+    redone: Redone
 
 
 class LazyResults:
     """A block's receipts and traces, as segments in block order."""
 
-    def __init__(self, segments: list[Segment], decode: Callable[[bytes], Raw]) -> None:
+    def __init__(self, segments: list[Segment]) -> None:
         self._segments = segments
-        self._decode = decode
         self._receipts: list[Receipt] | None = None
         self._traces: list[TxTrace] = []
 
@@ -33,10 +39,11 @@ class LazyResults:
         if self._receipts is None:
             receipts: list[Receipt] = []
             traces: list[TxTrace] = []
-            for segment in self._segments:
-                raw_receipts, raw_traces = (
-                    self._decode(segment) if isinstance(segment, bytes) else segment
-                )
+            for raw_receipts, raw_traces, redone in self._segments:
+                if isinstance(raw_receipts, bytes):
+                    raw_receipts = marshal.loads(raw_receipts)
+                for offset, (receipt, trace) in redone.items():
+                    raw_receipts[offset], raw_traces[offset] = receipt, trace
                 receipts += map(Receipt._make, raw_receipts)
                 traces += map(TxTrace._make, raw_traces)
             self._receipts, self._traces = receipts, traces

@@ -1,16 +1,15 @@
-"""What lanes send each other, and how, over pipes.
+"""What processes send each other, and how, over pipes.
 
-Every byte a lane encodes or decodes is time taken from execution, so the formats are lean:
-a chunk's diff names pre-state keys by their position in the pre-state (all lanes are forks of
-one process and share that order) and sends values with ``marshal``; receipts and traces go to
-the parent as one ``marshal`` blob per chunk, decoded only when someone reads them.
+A child sends the parent, per chunk, its traces (which the parent decodes to validate them)
+and its receipts (kept encoded until someone reads them); the parent sends every child, per
+chunk, the chunk's writes — or, to the child that ran it, only the fixes. All in ``marshal``,
+the fastest codec CPython has, framed with a small header.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import marshal
 import os
 import select
 import struct
@@ -18,20 +17,16 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from .chunks import ChunkResult, Overlay, RawReceipt, RawTrace
-
-_HEADER = struct.Struct("<iiII")  # chunk index, executions, diff length, results length
-#: ``executions`` of a message that carries only a chunk's receipts and traces
-RESULTS_ONLY = -1
-_F_SETPIPE_SZ = 1031  # Linux: grow a pipe so a lane rarely blocks on a slow reader
+_HEADER = struct.Struct("<iII")  # chunk index, length of the first part, of the second
+_F_SETPIPE_SZ = 1031  # Linux: grow a pipe so a process rarely blocks on a slow reader
 _PIPE_BYTES = 1 << 20
 
 
 class LaneLost(Exception):
-    """A lane's pipe closed before it sent what was expected: the process died."""
+    """A process's pipe closed before it sent what was expected: the process died."""
 
     def __init__(self, lane: int) -> None:
-        super().__init__(f"lane {lane} exited mid-block")
+        super().__init__(f"process {lane} exited mid-block")
         self.lane = lane
 
 
@@ -43,37 +38,18 @@ def make_pipe() -> tuple[int, int]:
     return read_fd, write_fd
 
 
-def encode_diff(diff: Overlay) -> bytes:
-    return marshal.dumps(list(diff.items()))
-
-
-def decode_diff(data: bytes) -> Overlay:
-    return dict(marshal.loads(data))
-
-
-def encode_results(result: ChunkResult) -> bytes:
-    return marshal.dumps((result.receipts, result.traces))
-
-
-def decode_results(data: bytes) -> tuple[list[RawReceipt], list[RawTrace]]:
-    receipts, traces = marshal.loads(data)
-    return receipts, traces
-
-
 class Message(NamedTuple):
-    """A chunk's diff (what the chain of finalizations waits for), or its results alone."""
+    """One chunk's news, in two parts (the second may be empty)."""
 
     chunk: int
-    executions: int
-    diff: bytes
-    results: bytes
+    first: bytes
+    second: bytes
 
 
 def send(fd: int, message: Message) -> None:
     """Write all of it (a pipe takes large writes in pieces)."""
-    chunk, executions, diff, results = message
-    header = _HEADER.pack(chunk, executions, len(diff), len(results))
-    view = memoryview(header + diff + results)
+    chunk, first, second = message
+    view = memoryview(_HEADER.pack(chunk, len(first), len(second)) + first + second)
     while view:
         view = view[os.write(fd, view) :]
 
@@ -90,7 +66,6 @@ class Inbox:
         self._lane_of = {fd: lane for lane, fd in self._fds.items()}
         self._buffers = {lane: bytearray() for lane in self._fds}
         self._queues: dict[int, deque[Message]] = {lane: deque() for lane in self._fds}
-        self._results: dict[tuple[int, int], bytes] = {}  # (lane, chunk) → results
         self._closed: set[int] = set()
 
     def _pump(self, timeout: float | None) -> None:
@@ -107,17 +82,14 @@ class Inbox:
             buffer = self._buffers[lane]
             buffer += data
             while len(buffer) >= _HEADER.size:
-                chunk, executions, diff_len, results_len = _HEADER.unpack_from(buffer)
-                end = _HEADER.size + diff_len + results_len
+                chunk, first_len, second_len = _HEADER.unpack_from(buffer)
+                middle = _HEADER.size + first_len
+                end = middle + second_len
                 if len(buffer) < end:
                     break
-                diff = bytes(buffer[_HEADER.size : _HEADER.size + diff_len])
-                results = bytes(buffer[_HEADER.size + diff_len : end])
+                first, second = bytes(buffer[_HEADER.size : middle]), bytes(buffer[middle:end])
                 del buffer[:end]
-                if executions == RESULTS_ONLY:
-                    self._results[lane, chunk] = results
-                else:
-                    self._queues[lane].append(Message(chunk, executions, diff, results))
+                self._queues[lane].append(Message(chunk, first, second))
 
     def poll(self) -> None:
         """Take in whatever has arrived, without waiting."""
@@ -141,14 +113,6 @@ class Inbox:
             if lane in self._closed:
                 raise LaneLost(lane)
             self._pump(None)
-
-    def results(self, lane: int, chunk: int) -> bytes | None:
-        """``chunk``'s results once ``lane`` sends them; None if its pipe closed first."""
-        while (lane, chunk) not in self._results:
-            if lane in self._closed:
-                return None
-            self._pump(None)
-        return self._results.pop((lane, chunk))
 
 
 def close_all(fds: Sequence[int]) -> None:
