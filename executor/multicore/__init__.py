@@ -1,4 +1,4 @@
-"""txlanes.executor.multicore — optimistic execution on forked processes, finalized in order."""
+"""txlanes.executor.multicore — chunks speculated on forked processes, validated in order."""
 
 from .engine import MultiCoreEngine
 

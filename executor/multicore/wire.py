@@ -55,11 +55,8 @@ def send(fd: int, message: Message) -> None:
 
 
 class Inbox:
-    """Messages from the other lanes, by sender, read as they come so no writer ever blocks.
-
-    Waiting for one lane's next message drains every pipe that has data, which is what keeps
-    two lanes that write to each other from both blocking on full pipes.
-    """
+    """Messages from other processes, by sender, read as they come so no writer ever blocks:
+    waiting for one child's next message drains every pipe that has data."""
 
     def __init__(self, fds: Mapping[int, int]) -> None:
         self._fds = dict(fds)  # lane → read end
@@ -68,11 +65,11 @@ class Inbox:
         self._queues: dict[int, deque[Message]] = {lane: deque() for lane in self._fds}
         self._closed: set[int] = set()
 
-    def _pump(self, timeout: float | None) -> None:
+    def _pump(self) -> None:
         open_fds = [fd for lane, fd in self._fds.items() if lane not in self._closed]
         if not open_fds:
             return
-        ready, _, _ = select.select(open_fds, [], [], timeout)
+        ready, _, _ = select.select(open_fds, [], [])
         for fd in ready:
             lane = self._lane_of[fd]
             data = os.read(fd, _PIPE_BYTES)
@@ -91,10 +88,6 @@ class Inbox:
                 del buffer[:end]
                 self._queues[lane].append(Message(chunk, first, second))
 
-    def poll(self) -> None:
-        """Take in whatever has arrived, without waiting."""
-        self._pump(0)
-
     def take(self, lane: int, chunk: int) -> Message | None:
         """The message for ``chunk`` if it has arrived (it must be ``lane``'s next)."""
         queue = self._queues[lane]
@@ -112,7 +105,7 @@ class Inbox:
                 return message
             if lane in self._closed:
                 raise LaneLost(lane)
-            self._pump(None)
+            self._pump()
 
 
 def close_all(fds: Sequence[int]) -> None:
