@@ -47,8 +47,8 @@ class Schedule:
     Rounds: the parent's chunk, then one chunk per child. Before its chunk of round ``r`` a
     child folds in everything up to the parent's chunk of round ``r - 1`` — a fixed set, never
     "whatever has arrived", so re-executions do not depend on timing and the engine is
-    deterministic. The parent runs that chunk first in its round and sends it at once, so the
-    child does not wait for it in practice.
+    deterministic. The parent runs that chunk first in its round and sends its news at once, so
+    a child waits only when the parent falls behind.
     """
 
     def __init__(self, count: int, lanes: int, chunk: int, parent_chunk: int) -> None:
@@ -64,7 +64,8 @@ class Schedule:
                     break
 
     def seen(self, index: int) -> int:
-        """The last chunk a child has folded in before running chunk ``index`` (-1: none)."""
+        """The last chunk a child has folded in before running chunk ``index`` (negative:
+        none)."""
         return index - index % self.lanes - self.lanes
 
     def previous(self, index: int) -> int:
@@ -73,7 +74,7 @@ class Schedule:
 
     def missed(self, index: int) -> tuple[list[int], int]:
         """Chunks whose writes the child running ``index`` had not seen, and its own previous
-        chunk, whose fix (if any) it had not seen either (-1: none)."""
+        chunk, whose fix (if any) it had not seen either (negative: none)."""
         previous = self.previous(index)
         others = [i for i in range(max(self.seen(index) + 1, 0), index) if i != previous]
         return others, previous
