@@ -34,13 +34,14 @@ def write_plots(bench: Bench, directory: Path) -> list[str]:
         ("tps-vs-workers.png", _workers),
         ("modelled-speedup.png", _modelled),
     ):
-        fig, ax = plt.subplots(figsize=(7, 4.5))
+        fig, ax = plt.subplots(figsize=(9, 4.5))
         try:
             if draw(bench, ax):
                 ax.grid(True, alpha=0.3)
-                ax.legend(fontsize="small")
+                # beside the axes, not on them: with a dozen lines any corner hides some
+                ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1))
                 fig.tight_layout()
-                fig.savefig(directory / name, dpi=120)
+                fig.savefig(directory / name, dpi=120, bbox_inches="tight")
                 written.append(name)
         finally:
             plt.close(fig)
