@@ -1,9 +1,10 @@
-"""Receipts and traces that other processes produced, decoded on first use.
+"""A block's receipts and traces, built on first use.
 
-Turning a child's bytes back into Python objects costs about as much as executing the
-transactions did, and the block's state does not need them: a node commits the diff. So the
-engine hands back sequences that decode when first read. The cost is not hidden — it is the
-"materialize" figure the benchmark reports next to TPS.
+Decoding a child's receipts and turning every plain tuple into a ``Receipt`` or ``TxTrace``
+costs a good part of what executing the transactions did, and the block's state does not need
+them: a node commits the diff. So the engine hands back sequences that build their items when
+first read. The cost is not hidden — it is the "materialize" figure the benchmark reports next
+to TPS.
 """
 
 from __future__ import annotations
