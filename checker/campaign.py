@@ -22,14 +22,15 @@ from hypothesis.errors import Flaky
 
 from txlanes.executor.blockstm import DeterministicRuntime, Hang, Schedule
 from txlanes.executor.external import ExternalEngineError
+from txlanes.executor.registry import Target
 from txlanes.executor.result import apply_writes
 from txlanes.executor.sharded.simnet import Faults
 from txlanes.models.workload import Block, Workload
 
 from .equivalence import first_divergence, reference
+from .failure import Failure, FailureKind, Outcome, Problem
 from .invariants import check_invariants
 from .strategies import GENERATORS, workloads
-from .targets import Target
 
 
 @dataclass(frozen=True)
@@ -109,33 +110,6 @@ SCHEDULES = st.one_of(
 )
 
 
-@dataclass
-class Failure:
-    """A shrunk, replayable counterexample."""
-
-    target: str
-    contention: str
-    kind: str  # "divergence", "invariant", "crash" or "hang"
-    message: str
-    workload: Workload
-    workers: int
-    schedule: list[int] | None  # every choice the deterministic runtime took; None: threads
-
-    @property
-    def txs(self) -> int:
-        return sum(len(b.txs) for b in self.workload.blocks)
-
-
-@dataclass
-class Outcome:
-    target: str
-    contention: str
-    examples: int = 0
-    seconds: float = 0.0
-    seconds_to_failure: float | None = None
-    failure: Failure | None = None
-
-
 # -- events -----------------------------------------------------------------------------------
 
 
@@ -167,33 +141,35 @@ Listener = Callable[[Event], None]
 
 def run_example(
     target: Target, workload: Workload, workers: int, schedule: Schedule | None
-) -> tuple[str, str] | None:
-    """Run one workload through the target; (kind, message) of the first problem, or None."""
+) -> Problem | None:
+    """Run one workload through the target: the first problem, or None."""
     engine = target.build(workers, schedule if target.deterministic else None)
     state = dict(workload.state)
     for index, block in enumerate(workload.blocks):
         try:
             got = engine.execute(block, state)
         except Hang as hang:
-            return ("hang", f"block {index}: {hang}")
+            return Problem(FailureKind.HANG, index, f"block {index}: {hang}")
         except ExternalEngineError:
             raise  # not a verdict on the engine's results: it could not be heard
         except Exception as err:
-            return ("crash", f"block {index}: engine raised {type(err).__name__}: {err}")
+            message = f"block {index}: engine raised {type(err).__name__}: {err}"
+            return Problem(FailureKind.CRASH, index, message)
         try:
             want = reference(block, state, got.order)
         except ValueError as err:
-            return ("divergence", f"block {index}: {err}")
+            return Problem(FailureKind.DIVERGENCE, index, f"block {index}: {err}")
         divergence = first_divergence(
             want, got, block.txs, state, block=index, traces=target.traces
         )
         if divergence is not None:
-            return ("divergence", divergence.explain())
+            return Problem(FailureKind.DIVERGENCE, index, divergence.explain(), divergence)
         post = dict(state)
         apply_writes(post, got.writes.items())
         violation = check_invariants(state, post, got)
         if violation is not None:
-            return ("invariant", f"block {index}: {violation.explain()}")
+            message = f"block {index}: {violation.explain()}"
+            return Problem(FailureKind.INVARIANT, index, message, violation=violation)
         state = post
     return None
 
@@ -297,6 +273,7 @@ class Campaign:
         start = time.perf_counter()
         repetitions = 1 if target.deterministic else self.profile.thread_repetitions
         schedules = SCHEDULES
+        counts = st.integers(2, 4) if target.count is None else st.just(target.count)
 
         @settings(
             max_examples=budget,
@@ -309,7 +286,7 @@ class Campaign:
             report_multiple_bugs=False,
         )
         @seed(self.seed)
-        @given(contention.strategy(), st.integers(2, 4), schedules)
+        @given(contention.strategy(), counts, schedules)
         def holds(workload: Workload, workers: int, schedule: Schedule) -> None:
             if found and time.perf_counter() - start > shrink_deadline[0]:
                 # Out of shrinking time: only the smallest failure found so far still fails,
@@ -318,7 +295,7 @@ class Campaign:
                 if (workload, workers) == (best.workload, best.workers) and (
                     schedule == best_schedule[0]
                 ):
-                    raise _Falsified(best.message)
+                    raise _Falsified()
                 return
             outcome.examples += 1
             problem = None
@@ -339,10 +316,8 @@ class Campaign:
             choices = (
                 taken_choices(target, workload, workers, schedule) if target.deterministic else None
             )
-            found.append(
-                Failure(target.spec, contention.name, *problem, workload, workers, choices)
-            )
-            raise _Falsified(problem[1])
+            found.append(failure_of(target, contention.name, problem, workload, workers, choices))
+            raise _Falsified()
 
         context = preemptive_threads() if not target.deterministic else _nothing()
         with context:
@@ -366,7 +341,7 @@ def minimize(target: Target, failure: Failure, schedule: Schedule, seconds: floa
     schedule, still fails — shrinking the workload alone, which a joint shrink of workload and
     schedule often cannot."""
     deadline = time.perf_counter() + seconds
-    workload, problem = failure.workload, (failure.kind, failure.message)
+    workload, problem = failure.workload, failure.problem
     progress = True
     while progress and time.perf_counter() < deadline:
         progress = False
@@ -387,7 +362,21 @@ def minimize(target: Target, failure: Failure, schedule: Schedule, seconds: floa
     if workload is failure.workload:
         return failure
     choices = taken_choices(target, workload, failure.workers, schedule)
-    return Failure(failure.target, failure.contention, *problem, workload, failure.workers, choices)
+    return failure_of(target, failure.contention, problem, workload, failure.workers, choices)
+
+
+def failure_of(
+    target: Target,
+    contention: str,
+    problem: Problem,
+    workload: Workload,
+    workers: int,
+    schedule: list[int] | None,
+) -> Failure:
+    """A failure of ``target`` on an example, with the parallelism named as the engine counts."""
+    return Failure(
+        target.spec, contention, problem, workload, workers, schedule, target.parallelism(workers)
+    )
 
 
 @contextmanager

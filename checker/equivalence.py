@@ -9,14 +9,22 @@ an engine's author on a day-long hunt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from txlanes.executor.result import PRE_STATE, BlockResult, TxTrace
+from txlanes.executor.result import (
+    PRE_STATE,
+    BlockResult,
+    Receipt,
+    TxTrace,
+    apply_writes,
+    receipt_to_json,
+)
 from txlanes.executor.sequential import SequentialEngine
 from txlanes.models.context import Key
 from txlanes.models.tx import Tx
-from txlanes.models.workload import Block, key_to_str, tx_to_json
+from txlanes.models.workload import Block, Workload, key_to_str, tx_to_json, uint_to_json
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,26 @@ class Divergence:
         if self.aspect == "state":
             return f"{where}: post-state {key}" + _values(self.expected, self.observed)
         return f"{where}: receipt" + _values(self.expected, self.observed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "block": self.block,
+            "tx": self.tx_index,
+            "aspect": self.aspect,
+            "key": None if self.key is None else key_to_str(self.key),
+            "expected": _value_to_json(self.expected),
+            "observed": _value_to_json(self.observed),
+            "expected_writer": self.expected_writer,
+            "observed_writer": self.observed_writer,
+        }
+
+
+def _value_to_json(value: object) -> object:
+    if isinstance(value, Receipt):
+        return receipt_to_json(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return uint_to_json(value)
+    return str(value)
 
 
 def describe_tx(tx: Tx) -> str:
@@ -205,4 +233,32 @@ def _first_mismatch(want: dict[Key, int], got: dict[Key, int]) -> Key | None:
     for key in got:
         if key not in want:
             return key
+    return None
+
+
+def run_divergence(
+    workload: Workload,
+    expected: Sequence[BlockResult],
+    observed: Sequence[BlockResult],
+    traces: bool = True,
+) -> str | None:
+    """The first divergence of a whole run from the sequential run ``expected``, explained.
+
+    Each block is judged on the state the engine's own earlier blocks left: an engine that
+    promises some serial order other than block order (``BlockResult.order``) ends a correct
+    block in another state than sequential execution, and its next block starts there. Until
+    such a block, that state is the sequential run's own.
+    """
+    state = dict(workload.state)
+    own_chain = False
+    for b, (block, got) in enumerate(zip(workload.blocks, observed, strict=True)):
+        if got.order is None and not own_chain:
+            want = expected[b]
+        else:
+            want = reference(block, state, got.order)
+            own_chain = True
+        found = first_divergence(want, got, block.txs, state, block=b, traces=traces)
+        if found is not None:
+            return found.explain()
+        apply_writes(state, got.writes.items())
     return None

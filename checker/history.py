@@ -45,10 +45,6 @@ class History:
         txs = [TxRecord(dict(t.reads), dict(t.writes)) for t in result.traces]
         return cls(txs, block_order(txs, result.order))
 
-    def key_names(self) -> dict[Key, str]:
-        keys = {k for t in self.txs for k in (*t.reads, *t.writes)}
-        return {k: key_to_str(k) for k in keys}
-
 
 def block_order(txs: list[TxRecord], serial: list[int] | None = None) -> dict[Key, list[int]]:
     order: dict[Key, list[int]] = {}

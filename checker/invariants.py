@@ -28,6 +28,9 @@ class Violation:
     def explain(self) -> str:
         return f"invariant {self.invariant} violated: {self.detail}"
 
+    def to_json(self) -> dict[str, str]:
+        return {"invariant": self.invariant, "detail": self.detail}
+
 
 def supply_conserved(pre: State, post: State, result: BlockResult) -> Violation | None:
     """For every token, the balances sum to the total supply (mint and burn move both)."""

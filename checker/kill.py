@@ -9,9 +9,10 @@ import sys
 import time
 from dataclasses import dataclass
 
+from txlanes.executor.mutants import ENGINE_MUTANTS, HARD_MUTANTS, Mutant
+from txlanes.executor.registry import resolve
+
 from .campaign import CONTENTION, PROFILES, Campaign, Profile
-from .mutants import ENGINE_MUTANTS, HARD_MUTANTS, Mutant
-from .targets import resolve
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def kill_isolated(mutant: Mutant, profile: str = "ci", seed: int = 0) -> Kill:
     Hypothesis mixes into generation constants it collects from every *local* module loaded
     (``hypothesis.internal.conjecture.providers._get_local_constants``; an editable install is
     local), so what a campaign generates depends on what the process has imported: importing
-    ``txlanes.checker.demo`` first turns one budget-edge kill into a survival. A fresh
+    ``txlanes.models.demo`` first turns one budget-edge kill into a survival. A fresh
     interpreter per mutant makes the report and the tests agree, run to run.
     """
     argv = [sys.executable, "-m", "txlanes.checker.kill", mutant.name, profile, str(seed)]

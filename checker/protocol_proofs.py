@@ -2,14 +2,17 @@
 second encoding of them.
 
 - `bmc`: bounded model checking of a finite instance (N shards, amounts and balances symbolic)
-  to depth k; a violation comes back as a step-by-step trace, confirmed by replaying it through
-  the concrete simulator.
+  to depth k, on the simulator's `FiniteView` with z3 values; a violation comes back as a
+  step-by-step trace, confirmed by replaying it through the concrete simulator.
 - `prove_inductive`: the invariant of protocol.INVARIANT for *any* number of shards,
-  transactions and accounts (each an uninterpreted sort): Init ⇒ Inv, Inv ∧ action ⇒ Inv′ for
+  transactions and accounts (each an uninterpreted sort, `SortView`:
+  checker/protocol_sort_view.py): Init ⇒ Inv, Inv ∧ action ⇒ Inv′ for
   every action, Inv ⇒ Safety; a counterexample to induction is printed readably. Conservation
   sums over shards, which first-order logic cannot; it is checked by `bmc`, and follows for any
   N from the per-(transaction, shard) escrow clause by summation (docs/commit-protocol.md).
 - `vacuity`: the proofs' assumptions are satisfiable and every action can fire.
+
+Verdicts are checker/verdict.py's, as for the per-operation proofs.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ from txlanes.executor.sharded.protocol import (
     well_formed,
 )
 
-PROVED, COUNTEREXAMPLE, UNKNOWN = "PROVED", "COUNTEREXAMPLE", "UNKNOWN"
+from .protocol_sort_view import SortView, Universe
+from .verdict import Verdict
+
 LEMMA = "lemma: "  # an invariant clause bounded model checking uses but does not report
 
 
@@ -55,7 +60,7 @@ LEMMA = "lemma: "  # an invariant clause bounded model checking uses but does no
 class ProtocolResult:
     scope: str  # "N shards, depth k" or "any number of shards"
     prop: str
-    verdict: str
+    verdict: Verdict
     seconds: float
     note: str = ""
     trace: list[str] = field(default_factory=list)  # the counterexample, one line per step
@@ -172,7 +177,7 @@ def bmc(
                     )
                 else:
                     results[name] = ProtocolResult(
-                        scope, name, UNKNOWN, seconds,
+                        scope, name, Verdict.UNKNOWN, seconds,
                         f"solver: {solver.reason_unknown()} at depth {level}",
                     )  # fmt: skip
         solver.add(*(terms[name] for name in open_props))
@@ -189,7 +194,7 @@ def bmc(
         if name.startswith(LEMMA):
             continue
         results[name] = ProtocolResult(
-            scope, name, PROVED, time.perf_counter() - began,
+            scope, name, Verdict.PROVED, time.perf_counter() - began,
             f"no violation in {depth} steps, for all amounts and balances",
         )  # fmt: skip
     return [results[name] for name in [*SAFETY, CONSERVATION]]
@@ -236,7 +241,7 @@ def _counterexample(
         if confirmed
         else f"NOT reproduced by the concrete simulator ({', '.join(broken) or 'no violation'})"
     )
-    return ProtocolResult(scope, prop, COUNTEREXAMPLE, seconds, note, lines)
+    return ProtocolResult(scope, prop, Verdict.COUNTEREXAMPLE, seconds, note, lines)
 
 
 def describe_amounts(instance: Instance) -> str:
@@ -249,126 +254,6 @@ def describe_amounts(instance: Instance) -> str:
 
 
 # -- the inductive invariant over uninterpreted sorts -------------------------------------------
-
-
-class Unbounded(TypeError):
-    """A construct first-order logic over unbounded sorts cannot express (a sum)."""
-
-
-class SortView:
-    """The protocol's `View` with transactions, shards and accounts as uninterpreted sorts and
-    every state variable a function over them; updates build new functions eagerly (by
-    substitution), so an action reads what it wrote, as in the finite view."""
-
-    def __init__(
-        self, sorts: dict[str, z3.SortRef], rigid: dict[str, z3.FuncDeclRef],
-        funcs: dict[str, Callable[..., Any]],
-    ) -> None:  # fmt: skip
-        self.sorts, self._rigid, self.funcs = sorts, rigid, dict(funcs)
-        self.guards: list[Any] = []
-        self._fresh = 0
-
-    def _vars(self, sorts: tuple[str, ...]) -> list[z3.ExprRef]:
-        self._fresh += 1
-        return [z3.Const(f"x{self._fresh}_{i}", self.sorts[s]) for i, s in enumerate(sorts)]
-
-    def get(self, var: str, *index: Any) -> Any:
-        return self.funcs[var](*index)
-
-    def set(self, var: str, index: tuple[Any, ...], value: Any) -> None:
-        old = self.funcs[var]
-
-        def new(*ys: Any) -> Any:
-            return z3.If(z3.And(*(y == i for y, i in zip(ys, index, strict=True))), value, old(*ys))
-
-        self.funcs[var] = new
-
-    def update(self, var: str, fn: Callable[..., Any]) -> None:
-        xs = self._vars(STATE[var][0])
-        body = _term(fn(*xs, self.funcs[var](*xs)), STATE[var][1])
-        self.funcs[var] = lambda *ys: z3.substitute(body, *zip(xs, ys, strict=True))
-
-    def update_row(self, var: str, t: Any, fn: Callable[[Any, Any], Any]) -> None:
-        old = self.funcs[var]
-        (x,) = self._vars((SHARD,))
-        body = _term(fn(x, old(t, x)), STATE[var][1])
-
-        def new(y_t: Any, y_p: Any) -> Any:
-            return z3.If(y_t == t, z3.substitute(body, (x, y_p)), old(y_t, y_p))
-
-        self.funcs[var] = new
-
-    def rigid(self, name: str, *index: Any) -> Any:
-        return self._rigid[name](*index)
-
-    def require(self, *conditions: Any) -> None:
-        self.guards.extend(conditions)
-
-    def and_(self, *c: Any) -> Any:
-        return z3.And(*c)
-
-    def or_(self, *c: Any) -> Any:
-        return z3.Or(*c)
-
-    def not_(self, c: Any) -> Any:
-        return z3.Not(c)
-
-    def implies(self, a: Any, b: Any) -> Any:
-        return z3.Implies(a, b)
-
-    def ite(self, c: Any, a: Any, b: Any) -> Any:
-        return z3.If(c, a, b)
-
-    def forall(self, sort: str, fn: Callable[[Any], Any]) -> Any:
-        (x,) = self._vars((sort,))
-        return z3.ForAll([x], fn(x))
-
-    def exists(self, sort: str, fn: Callable[[Any], Any]) -> Any:
-        (x,) = self._vars((sort,))
-        return z3.Exists([x], fn(x))
-
-    def sum(self, sort: str, fn: Callable[[Any], Any]) -> Any:
-        raise Unbounded(f"a sum over the unbounded sort {sort!r}")
-
-
-def _term(value: Any, kind: str) -> Any:
-    """A z3 term for a value an update computed (a Python constant where it did not depend on
-    state)."""
-    if isinstance(value, bool | int):
-        return z3.BoolVal(value) if kind == "bool" else z3.IntVal(value)
-    return value
-
-
-class _Universe:
-    def __init__(self) -> None:
-        self.sorts = {s: z3.DeclareSort(s.capitalize()) for s in (TXN, SHARD, ACCOUNT)}
-        self.rigid = {
-            "part": z3.Function("part", self.sorts[TXN], self.sorts[SHARD], z3.BoolSort()),
-            "account": z3.Function(
-                "account", self.sorts[TXN], self.sorts[SHARD], self.sorts[ACCOUNT]
-            ),
-            "debit": z3.Function("debit", self.sorts[TXN], self.sorts[SHARD], z3.IntSort()),
-            "credit": z3.Function("credit", self.sorts[TXN], self.sorts[SHARD], z3.IntSort()),
-            "conflict": z3.Function(
-                "conflict", self.sorts[TXN], self.sorts[TXN], self.sorts[SHARD], z3.BoolSort()
-            ),
-        }
-        self.pre = {var: self._function(var, "") for var in STATE}
-
-    def _function(self, var: str, suffix: str) -> z3.FuncDeclRef:
-        sorts, kind = STATE[var]
-        rng = z3.BoolSort() if kind == "bool" else z3.IntSort()
-        return z3.Function(var + suffix, *(self.sorts[s] for s in sorts), rng)
-
-    def view(self, funcs: dict[str, Callable[..., Any]] | None = None) -> SortView:
-        return SortView(self.sorts, self.rigid, funcs or dict(self.pre))
-
-    def init_funcs(self) -> dict[str, Callable[..., Any]]:
-        funcs: dict[str, Callable[..., Any]] = {}
-        for var, (_, kind) in STATE.items():
-            zero = z3.BoolVal(False) if kind == "bool" else z3.IntVal(0)
-            funcs[var] = (lambda *_, z=zero: z) if var != "balance" else self.pre[var]
-        return funcs
 
 
 def _conjunction(view: SortView) -> Any:
@@ -386,7 +271,7 @@ def prove_inductive(protocol: TwoPhaseCommit, timeout_ms: int = 30_000) -> list[
     """Init ⇒ Inv; for every action and every invariant clause, Inv ∧ action ⇒ clause′;
     Inv ⇒ each safety property. One result per obligation group."""
     scope = "any number of shards"
-    u = _Universe()
+    u = Universe()
     results: list[ProtocolResult] = []
 
     began = time.perf_counter()
@@ -415,13 +300,15 @@ def prove_inductive(protocol: TwoPhaseCommit, timeout_ms: int = 30_000) -> list[
         seconds = time.perf_counter() - began
         name = f"Inv ∧ {action} ⇒ Inv′"
         if failures:
-            results.append(ProtocolResult(scope, name, COUNTEREXAMPLE, seconds,
+            results.append(ProtocolResult(scope, name, Verdict.COUNTEREXAMPLE, seconds,
                                           "counterexample to induction (may be unreachable)",
                                           failures[0].splitlines()))  # fmt: skip
         elif unknown:
-            results.append(ProtocolResult(scope, name, UNKNOWN, seconds, "; ".join(unknown)))
+            results.append(
+                ProtocolResult(scope, name, Verdict.UNKNOWN, seconds, "; ".join(unknown))
+            )
         else:
-            results.append(ProtocolResult(scope, name, PROVED, seconds,
+            results.append(ProtocolResult(scope, name, Verdict.PROVED, seconds,
                                           f"all {len(INVARIANT)} clauses preserved"))  # fmt: skip
 
     for prop_name, prop in SAFETY.items():
@@ -438,14 +325,18 @@ def _verdict(
 ) -> ProtocolResult:
     seconds = time.perf_counter() - began
     if verdict == z3.unsat:
-        return ProtocolResult(scope, name, PROVED, seconds)
+        return ProtocolResult(scope, name, Verdict.PROVED, seconds)
     if verdict == z3.unknown:
-        return ProtocolResult(scope, name, UNKNOWN, seconds, f"solver: {solver.reason_unknown()}")
-    return ProtocolResult(scope, name, COUNTEREXAMPLE, seconds, f"fails on an {what}".strip())
+        return ProtocolResult(
+            scope, name, Verdict.UNKNOWN, seconds, f"solver: {solver.reason_unknown()}"
+        )
+    return ProtocolResult(
+        scope, name, Verdict.COUNTEREXAMPLE, seconds, f"fails on an {what}".strip()
+    )
 
 
 def _cti(
-    u: _Universe,
+    u: Universe,
     model: z3.ModelRef,
     action: str,
     params: list[Any],
@@ -488,7 +379,7 @@ def vacuity(protocol: TwoPhaseCommit, timeout_ms: int = 30_000) -> list[Protocol
     """The invariant admits a state where a transaction committed on a shard, and every action
     is enabled in some state satisfying it: the proofs are not vacuously true."""
     scope = "any number of shards"
-    u = _Universe()
+    u = Universe()
     results = []
     t, p = z3.Const("t", u.sorts[TXN]), z3.Const("p", u.sorts[SHARD])
     base = [well_formed(u.view()), _conjunction(u.view())]
@@ -504,11 +395,14 @@ def vacuity(protocol: TwoPhaseCommit, timeout_ms: int = 30_000) -> list[Protocol
         began = time.perf_counter()
         verdict, _ = _check([*base, *extra], timeout_ms)
         if verdict == z3.sat:
-            outcome, note = PROVED, "satisfiable: not vacuous"
+            outcome, note = Verdict.PROVED, "satisfiable: not vacuous"
         elif verdict == z3.unknown:
-            outcome, note = UNKNOWN, "solver gave up"
+            outcome, note = Verdict.UNKNOWN, "solver gave up"
         else:
-            outcome, note = COUNTEREXAMPLE, "the assumptions rule this out: the proof is vacuous"
+            outcome, note = (
+                Verdict.COUNTEREXAMPLE,
+                "the assumptions rule this out: the proof is vacuous",
+            )
         seconds = time.perf_counter() - began
         results.append(ProtocolResult(scope, f"vacuity: {name}", outcome, seconds, note))
     return results

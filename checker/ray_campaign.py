@@ -9,15 +9,16 @@ order the local run would give them; a task that fails outright fails the check 
 
 from __future__ import annotations
 
-from txlanes.executor.sharded.ray_actors import RayUnavailable, connect, gather
+from txlanes.executor.ray_cluster import RayUnavailable, connect, gather
+from txlanes.executor.registry import resolve, runs_here
 
-from .campaign import Campaign, CheckFinished, CheckStarted, Contention, Outcome, Profile
-from .targets import resolve
+from .campaign import Campaign, CheckFinished, CheckStarted, Contention, Profile
+from .failure import Outcome
 
 
 def run_on_ray(campaign: Campaign, address: str | None = None) -> list[Outcome]:
     """Run ``campaign`` with every check a Ray task (``address``: a cluster; None: local)."""
-    local = [t.spec for t in campaign.targets if t.spec.startswith("cmd:")]
+    local = [t.spec for t in campaign.targets if runs_here(t.spec)]
     if local:
         raise RayUnavailable(f"{local[0]} is a subprocess of this machine: it cannot run on Ray")
     plan = campaign.plan()

@@ -1,5 +1,9 @@
 """Failure files: a counterexample saved as (engine spec, workload, workers, schedule), so that
-``txlanes replay FILE`` re-runs it exactly and says FIXED or FAILED."""
+``txlanes replay FILE`` re-runs it exactly and says FIXED or FAILED.
+
+Version 2 names engines in the one registry grammar; a version-1 file (written before
+``blockstm`` meant real threads everywhere) is read with its engine renamed to what it ran.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from txlanes.executor.blockstm import Schedule
+from txlanes.executor.registry import resolve
 from txlanes.models.workload import (
     WorkloadError,
     read_json_file,
@@ -14,20 +19,29 @@ from txlanes.models.workload import (
     workload_to_json,
 )
 
-from .campaign import Failure, run_example
-from .targets import resolve
+from .campaign import failure_of, run_example
+from .failure import Failure, FailureKind, Problem
 
 FORMAT = "txlanes-replay"
+VERSION = 2
+
+#: Version-1 spellings of the engines whose names changed meaning in version 2.
+_V1_NAMES = {
+    "blockstm": "blockstm-det",
+    "blockstm-threads": "blockstm",
+    "multicore": "multicore?chunk=2",
+}
 
 
 def failure_to_json(failure: Failure) -> dict[str, Any]:
     return {
         "format": FORMAT,
-        "version": 1,
+        "version": VERSION,
         "target": failure.target,
         "contention": failure.contention,
-        "kind": failure.kind,
+        "kind": failure.kind.value,
         "message": failure.message,
+        "problem": failure.problem.to_json(),
         "workers": failure.workers,
         "schedule": failure.schedule,
         "workload": workload_to_json(failure.workload),
@@ -37,41 +51,50 @@ def failure_to_json(failure: Failure) -> dict[str, Any]:
 def failure_from_json(obj: object) -> Failure:
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise WorkloadError(f"format: must be {FORMAT!r}")
-    if obj.get("version") != 1:
-        raise WorkloadError(f"version: this txlanes reads version 1, got {obj.get('version')!r}")
+    version = obj.get("version")
+    if version not in (1, VERSION) or isinstance(version, bool):
+        raise WorkloadError(f"version: this txlanes reads versions 1 and 2, got {version!r}")
     for name, kind in (("target", str), ("workers", int), ("kind", str), ("message", str)):
-        if not isinstance(obj.get(name), kind):
+        if not isinstance(obj.get(name), kind) or isinstance(obj.get(name), bool):
             raise WorkloadError(f"{name}: missing or not a {kind.__name__}")
+    try:
+        failure_kind = FailureKind(obj["kind"])
+    except ValueError:
+        known = ", ".join(k.value for k in FailureKind)
+        raise WorkloadError(f"kind: one of {known}, got {obj['kind']!r}") from None
     schedule = obj.get("schedule")
     if schedule is not None and not (
-        isinstance(schedule, list) and all(isinstance(c, int) and c >= 0 for c in schedule)
+        isinstance(schedule, list)
+        and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in schedule)
     ):
         raise WorkloadError("schedule: must be null or a list of integers >= 0")
     try:
         workload = workload_from_json(obj.get("workload"))
     except WorkloadError as err:
         raise WorkloadError(f"workload.{err}") from None
+    target = obj["target"]
+    if version == 1:
+        target = _V1_NAMES.get(target, target)
+    stored = obj.get("problem")
+    block = stored.get("block") if isinstance(stored, dict) else None
+    problem = Problem(failure_kind, block if type(block) is int else 0, obj["message"])
     return Failure(
-        obj["target"],
-        str(obj.get("contention", "")),
-        obj["kind"],
-        obj["message"],
-        workload,
-        obj["workers"],
-        schedule,
+        target, str(obj.get("contention", "")), problem, workload, obj["workers"], schedule
     )
 
 
 def load_failure(path: str | Path) -> Failure:
     obj = read_json_file(path)
     try:
-        return failure_from_json(obj)
+        failure = failure_from_json(obj)
     except WorkloadError as err:
         raise WorkloadError(f"{path}: {err}") from None
+    failure.replay_file = Path(path)
+    return failure
 
 
-def replay(failure: Failure, repetitions: int = 20) -> tuple[str, str] | None:
-    """Re-run a failure: (kind, message) if it still fails, None if fixed.
+def replay(failure: Failure, repetitions: int = 20) -> Failure | None:
+    """Re-run a failure: how it fails now, or None if fixed.
 
     A deterministic target replays its exact schedule once; a thread target is re-run
     ``repetitions`` times, since a race need not repeat.
@@ -79,9 +102,16 @@ def replay(failure: Failure, repetitions: int = 20) -> tuple[str, str] | None:
     target = resolve(failure.target)
     if target.deterministic:
         schedule = Schedule(list(failure.schedule or []))
-        return run_example(target, failure.workload, failure.workers, schedule)
-    for _ in range(repetitions):
-        problem = run_example(target, failure.workload, failure.workers, None)
-        if problem is not None:
-            return problem
-    return None
+        problem = run_example(target, failure.workload, failure.workers, schedule)
+    else:
+        for _ in range(repetitions):
+            problem = run_example(target, failure.workload, failure.workers, None)
+            if problem is not None:
+                break
+    if problem is None:
+        return None
+    now = failure_of(
+        target, failure.contention, problem, failure.workload, failure.workers, failure.schedule
+    )
+    now.replay_file = failure.replay_file
+    return now

@@ -6,7 +6,7 @@ how many accounts (Block-STM's contention sweep runs from 2 to 10,000), a hot ac
 fraction of transactions touch (a fee recipient, a popular pool), Zipf skew over contracts, the
 mix of transaction types, and block size. Blocks are lists, so a failing block shrinks to the few
 transactions that matter; amounts shrink towards 0 and choices towards the first option.
-Every workload starts from :class:`~txlanes.checker.world.World`'s genesis.
+Every workload starts from :class:`~txlanes.models.world.World`'s genesis.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from txlanes.models import amm, derivatives, erc20, governance, lending, oracle, staking
+from txlanes.models import world as w
 from txlanes.models.context import BlockEnv
 from txlanes.models.tx import Tx
 from txlanes.models.workload import Block, Workload
-
-from . import world as w
-from .world import World
+from txlanes.models.world import World
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from txlanes.models.context import Event, Key
-from txlanes.models.workload import Block
+from txlanes.models.workload import Block, state_to_json, uint_to_json
 
 #: The version a read saw when no transaction of the block had written the key before it.
 PRE_STATE = -1
@@ -62,3 +62,24 @@ def apply_writes(state: dict[Key, int], writes: Iterable[tuple[Key, int]]) -> No
             state[key] = value
         else:
             state.pop(key, None)
+
+
+def event_to_json(event: Event) -> list[object]:
+    return [uint_to_json(f) if isinstance(f, int) and not isinstance(f, bool) else f for f in event]
+
+
+def receipt_to_json(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "ok": receipt.ok,
+        "reason": receipt.reason,
+        "events": [event_to_json(e) for e in receipt.events],
+    }
+
+
+def block_result_to_json(result: BlockResult) -> dict[str, Any]:
+    """A block's result as ``txlanes run`` writes it (receipts, the diff with zeros kept, stats)."""
+    return {
+        "receipts": [receipt_to_json(r) for r in result.receipts],
+        "writes": state_to_json(result.writes, keep_zero=True),
+        "stats": result.stats,
+    }

@@ -7,8 +7,10 @@ checker all run the very same spec code.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 #: A state key: a schema name followed by integer components, e.g. ``("erc20.bal", token, acct)``.
 Key = tuple[str | int, ...]
@@ -64,3 +66,20 @@ class Reverting:
     def require(self, condition: bool, reason: str) -> None:
         if not condition:
             raise Revert(reason)
+
+
+_Helper = TypeVar("_Helper", bound=Callable[..., object])
+
+
+def read_only(helper: _Helper) -> _Helper:
+    """Declare a spec helper read-only: it reads state through ``ctx`` and returns a value,
+    never writing or emitting. A context that can merge all paths of such a call into one
+    value — the z3 symbolic context, through its ``merge_read_only`` — does, so that the
+    helper's branches do not multiply its caller's; every other context just calls it."""
+
+    @functools.wraps(helper)
+    def call(ctx: object, *args: object) -> object:
+        merge = getattr(ctx, "merge_read_only", None)
+        return helper(ctx, *args) if merge is None else merge(helper, *args)
+
+    return cast(_Helper, call)

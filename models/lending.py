@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import erc20, oracle
-from .context import Context, Key
+from .context import Context, Key, read_only
 from .tx import Tx, declare_keys, spec
 from .uint import MAX_UINT256, add, div, mul, sub
 
@@ -123,6 +123,7 @@ def _cash(ctx: Context, market: int) -> int:
     return ctx.read((erc20.BAL, ctx.read((UNDERLYING, market)), ctx.read((ADDRESS, market))))
 
 
+@read_only
 def borrow_rate(ctx: Context, market: int, cash: int, borrows: int, reserves: int) -> int:
     """WhitePaperInterestRateModel.getBorrowRate."""
     if borrows == 0:
@@ -159,6 +160,7 @@ def accrue_interest(ctx: Context, market: int) -> None:
     ctx.emit(("AccrueInterest", market, interest, index))
 
 
+@read_only
 def exchange_rate(ctx: Context, market: int) -> int:
     """CToken.exchangeRateStored."""
     supply = ctx.read((TOTAL_SUPPLY, market))
@@ -172,6 +174,7 @@ def exchange_rate(ctx: Context, market: int) -> int:
     return div(ctx, mul(ctx, assets, MANTISSA), supply)
 
 
+@read_only
 def borrow_balance(ctx: Context, market: int, account: int) -> int:
     """CToken.borrowBalanceStored: principal scaled by the index growth since it was taken."""
     principal = ctx.read((PRINCIPAL, market, account))
@@ -186,6 +189,7 @@ def _exp_mul(ctx: Context, a: int, b: int) -> int:
     return div(ctx, mul(ctx, a, b), MANTISSA)
 
 
+@read_only
 def shortfall(
     ctx: Context, account: int, modify: int = -1, redeem_tokens: int = 0, borrow_amount: int = 0
 ) -> int:
@@ -297,6 +301,7 @@ def apply_repay(tx: RepayBorrow, ctx: Context) -> None:
     repay(ctx, tx.market, tx.sender, tx.borrower, tx.amount)
 
 
+@read_only
 def seize_tokens(ctx: Context, borrowed: int, collateral: int, repaid: int) -> int:
     """Comptroller.liquidateCalculateSeizeTokens (without the protocol seize share)."""
     price_borrowed = oracle.price_of(ctx, ctx.read((UNDERLYING, borrowed)))

@@ -42,11 +42,6 @@ def div(ctx: Checks, a: int, b: int) -> int:
     return a // b
 
 
-def mul_div(ctx: Checks, a: int, b: int, d: int) -> int:
-    """``a * b // d`` with the intermediate product checked, as ``a.mul(b).div(d)`` is."""
-    return div(ctx, mul(ctx, a, b), d)
-
-
 def isqrt(x: Any) -> Any:
     """Floor square root (Uniswap's Babylonian ``sqrt``).
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from txlanes.checker.equivalence import reference
+from txlanes.checker.equivalence import reference, run_divergence
 from txlanes.cli import main
 from txlanes.executor.bench.depbound import dependency_bound, longest_chain
 from txlanes.executor.bench.measure import Contender, measure
@@ -54,9 +54,15 @@ def test_a_fully_serial_block_has_no_parallelism() -> None:
 
 def test_modelled_speedup_collapses_under_contention_and_grows_without_it() -> None:
     ticks: list[str] = []
-    serial = model("transfers-2", transfers(txs=60, accounts=2, seed=3), ticks.append, (1, 2, 8))
-    free = model("transfers-10000", transfers(txs=60, accounts=10_000, seed=3), ticks.append,
-                 (1, 2, 8))  # fmt: skip
+    contended = transfers(txs=60, accounts=2, seed=3)
+    serial = model("transfers-2", contended, ticks.append, run_divergence, (1, 2, 8))
+    free = model(
+        "transfers-10000",
+        transfers(txs=60, accounts=10_000, seed=3),
+        ticks.append,
+        run_divergence,
+        (1, 2, 8),
+    )
     assert len(ticks) == 6
     assert serial.problem is None and free.problem is None  # modelled runs are checked too
     assert serial.speedup(1) == free.speedup(1) == 1.0
@@ -189,5 +195,5 @@ def test_an_engine_in_another_serial_order_is_judged_on_its_own_states() -> None
     second = Block((Transfer(3, TOKEN, 1, 10), Transfer(2, TOKEN, 1, 10)))
     workload = Workload(state, [first, second])
     contender = Contender("reverses", ReversesEachBlock(), True, None)
-    (row,) = measure("reversed", workload, [contender], 5, lambda _: None)
+    (row,) = measure("reversed", workload, [contender], 5, lambda _: None, run_divergence)
     assert row.problem is None and len(row.seconds) == 5

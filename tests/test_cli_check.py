@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from txlanes.checker.campaign import CONTENTION
-from txlanes.checker.targets import DEFAULT_TARGETS
 from txlanes.cli import main
+from txlanes.executor.registry import DEFAULT_CHECK
 
 
 def test_check_passes_on_blockstm_and_writes_reports(
@@ -19,7 +19,7 @@ def test_check_passes_on_blockstm_and_writes_reports(
     code = main(["check", "--examples", "10", "--reports", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
-    checks = {(e, c.name) for e in DEFAULT_TARGETS for c in CONTENTION}
+    checks = {(e, c.name) for e in DEFAULT_CHECK for c in CONTENTION}
     assert f"{len(checks)} held, 0 failed" in out
     report = json.loads((tmp_path / "check.json").read_text())
     assert {(r["engine"], r["contention"]) for r in report["results"]} == checks
@@ -52,10 +52,10 @@ def test_check_fails_on_a_mutant_and_the_failure_replays(
     assert suite.get("failures") == "1"
 
     assert main(["replay", str(failure)]) == 1
-    assert "FAILED (divergence)" in capsys.readouterr().out
+    assert "FAILED mutant:skip-validation · hot-key (divergence" in capsys.readouterr().out
     # The same counterexample against the correct engine: FIXED.
     doc = json.loads(failure.read_text())
-    doc["target"] = "blockstm"
+    doc["target"] = "blockstm-det"
     fixed = tmp_path / "fixed.json"
     fixed.write_text(json.dumps(doc))
     assert main(["replay", str(fixed)]) == 0

@@ -84,7 +84,7 @@ def test_failed_run_leaves_previous_report_intact(tmp_path: Path) -> None:
 def test_a_deterministic_run_replays_from_its_result_file(tmp_path: Path) -> None:
     demo = Path(__file__).resolve().parent.parent / "examples" / "demo.json"
     first, second = tmp_path / "first.json", tmp_path / "second.json"
-    args = ["run", str(demo), "--engine", "blockstm", "--workers", "3"]
+    args = ["run", str(demo), "--engine", "blockstm-det", "--workers", "3"]
     assert main([*args, "--schedule-seed", "5", "--output", str(first)]) == 0
     assert main([*args, "--schedule", str(first), "--output", str(second)]) == 0
     a, b = json.loads(first.read_text()), json.loads(second.read_text())

@@ -11,16 +11,9 @@ from typing import Any
 import pytest
 import z3
 
-from txlanes.checker.protocol_proofs import (
-    COUNTEREXAMPLE,
-    PROVED,
-    SortView,
-    Unbounded,
-    _Universe,
-    bmc,
-    prove_inductive,
-    vacuity,
-)
+from txlanes.checker.protocol_proofs import bmc, prove_inductive, vacuity
+from txlanes.checker.protocol_sort_view import SortView, Unbounded, Universe
+from txlanes.checker.verdict import Verdict
 from txlanes.cli import main
 from txlanes.executor.sharded.explore import explore, replay
 from txlanes.executor.sharded.finite import initial_state, standard_instance
@@ -82,7 +75,9 @@ def test_the_simulator_finds_each_seeded_protocol_bug(name: str) -> None:
 
 def test_bounded_model_checking_proves_the_protocol_for_all_amounts() -> None:
     results = bmc(TwoPhaseCommit(), standard_instance(3), depth=8)
-    assert {r.prop: r.verdict for r in results} == dict.fromkeys([*SAFETY, CONSERVATION], PROVED)
+    assert {r.prop: r.verdict for r in results} == dict.fromkeys(
+        [*SAFETY, CONSERVATION], Verdict.PROVED
+    )
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOL_MUTANTS))
@@ -90,7 +85,7 @@ def test_bounded_model_checking_refutes_each_seeded_bug_with_a_confirmed_trace(n
     prop, shortest = EXPECTED[name]
     results = {r.prop: r for r in bmc(PROTOCOL_MUTANTS[name](), standard_instance(2), depth=8)}
     found = results[prop]
-    assert found.verdict == COUNTEREXAMPLE
+    assert found.verdict == Verdict.COUNTEREXAMPLE
     assert found.note == "confirmed by the concrete simulator"
     steps = [line for line in found.trace if line[0].isdigit()]
     # Symbolic amounts allow every behaviour of the concrete instance, so z3's shortest trace
@@ -100,14 +95,14 @@ def test_bounded_model_checking_refutes_each_seeded_bug_with_a_confirmed_trace(n
 
 def test_the_invariant_is_inductive_for_any_number_of_shards_and_not_vacuous() -> None:
     results = prove_inductive(TwoPhaseCommit()) + vacuity(TwoPhaseCommit())
-    assert [r.prop for r in results if r.verdict != PROVED] == []
+    assert [r.prop for r in results if r.verdict != Verdict.PROVED] == []
     assert len([r for r in results if r.prop.startswith("Inv ∧")]) == len(TwoPhaseCommit.ACTIONS)
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOL_MUTANTS))
 def test_no_seeded_bug_keeps_the_invariant_inductive(name: str) -> None:
-    failures = [r for r in prove_inductive(PROTOCOL_MUTANTS[name]()) if r.verdict != PROVED]
-    assert failures and all(r.verdict == COUNTEREXAMPLE for r in failures)
+    failures = [r for r in prove_inductive(PROTOCOL_MUTANTS[name]()) if r.verdict != Verdict.PROVED]
+    assert failures and all(r.verdict == Verdict.COUNTEREXAMPLE for r in failures)
     assert any("breaks" in line for r in failures for line in r.trace)
 
 
@@ -126,7 +121,7 @@ def test_a_python_condition_on_a_symbolic_value_fails_loudly() -> None:
 
 
 def test_sums_are_refused_over_unbounded_sorts() -> None:
-    u = _Universe()
+    u = Universe()
     view: SortView = u.view()
     with pytest.raises(Unbounded, match="sum over the unbounded sort 'txn'"):
         view.sum(TXN, lambda t: 1)
@@ -150,8 +145,8 @@ def test_verify_checks_the_protocol(tmp_path: Path, capsys: pytest.CaptureFixtur
     report = json.loads((tmp_path / "verify.json").read_text())
     assert report["results"] == []  # --depth alone: only the protocol
     verdicts = {(p["scope"], p["property"]): p["result"] for p in report["protocol"]}
-    assert verdicts[("2 shards, depth 6", "conservation")] == PROVED
-    assert verdicts[("any number of shards", "Inv ⇒ atomicity")] == PROVED
+    assert verdicts[("2 shards, depth 6", "conservation")] == Verdict.PROVED.value
+    assert verdicts[("any number of shards", "Inv ⇒ atomicity")] == Verdict.PROVED.value
     assert "2pc · any number of shards" in capsys.readouterr().out
 
 

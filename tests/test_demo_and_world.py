@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from txlanes.checker.demo import demo_workload
 from txlanes.checker.invariants import check_invariants
-from txlanes.checker.world import World
 from txlanes.executor import BlockSTMEngine, SequentialEngine, apply_writes
 from txlanes.executor.blockstm import Schedule
 from txlanes.models import TX_TYPES, Block, load_workload
+from txlanes.models.demo import demo_workload
 from txlanes.models.workload import workload_to_text
+from txlanes.models.world import World
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo.json"
 

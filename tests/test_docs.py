@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from txlanes.checker.mutants import ENGINE_MUTANTS, HARD_MUTANTS
+from txlanes.executor.mutants import ENGINE_MUTANTS, HARD_MUTANTS
 from txlanes.models import KEY_SCHEMAS, TX_TYPES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign, Contention, run_example
-from txlanes.checker.demo import demo_workload
-from txlanes.checker.targets import external, resolve
 from txlanes.cli import main
 from txlanes.executor.external import ExternalEngine, ExternalEngineError
+from txlanes.executor.registry import resolve
 from txlanes.executor.result import BlockResult
 from txlanes.models.context import Key
+from txlanes.models.demo import demo_workload
 from txlanes.models.workload import Block
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def fake(mode: str = "good", *extra: str) -> str:
 
 
 def test_a_correct_engine_over_the_protocol_is_equivalent_to_sequential(tmp_path: Path) -> None:
-    target = external(fake(), reports=tmp_path)
+    target = resolve(f"cmd:{fake()}", reports=tmp_path)
     assert target.spec.startswith("cmd:") and target.traces
     assert run_example(target, demo_workload(), 2, None) is None  # every transaction type
 
@@ -97,7 +97,7 @@ def test_check_exits_2_with_one_line_and_a_transcript(
 
 def test_partial_capabilities_generate_only_the_declared_kinds(tmp_path: Path) -> None:
     kinds = "erc20.transfer,amm.swap_exact_in"
-    target = external(fake("good", "--kinds", kinds, "--no-traces"), reports=tmp_path)
+    target = resolve(f"cmd:{fake('good', '--kinds', kinds, '--no-traces')}", reports=tmp_path)
     assert target.kinds == {"erc20.transfer", "amm.swap_exact_in"} and not target.traces
     seen: set[str] = set()
     engine = target.build(2, None)

@@ -8,9 +8,9 @@ import pytest
 
 from txlanes.checker.campaign import PROFILES, Campaign, Contention, run_example
 from txlanes.checker.kill import kill_isolated
-from txlanes.checker.mutants import ENGINE_MUTANTS, HARD_MUTANTS
-from txlanes.checker.targets import resolve
 from txlanes.executor.blockstm import Schedule
+from txlanes.executor.mutants import ENGINE_MUTANTS, HARD_MUTANTS
+from txlanes.executor.registry import resolve
 from txlanes.models import Block, Workload
 from txlanes.models.erc20 import BAL, SUPPLY, Transfer
 
@@ -29,7 +29,7 @@ def test_the_catalogue_has_at_least_twelve_distinct_mutants() -> None:
 
 def test_correct_engines_are_not_reported() -> None:
     """The harness itself: the real engines survive the same campaign."""
-    for spec in ("blockstm", "sequential"):
+    for spec in ("blockstm-det", "sequential"):
         target = resolve(spec)
         rng = random.Random(1)
         for trial in range(40):

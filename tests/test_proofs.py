@@ -8,19 +8,11 @@ from dataclasses import dataclass
 import pytest
 import z3
 
-from txlanes.checker.proofs import (
-    COUNTEREXAMPLE,
-    NOT_APPLICABLE,
-    PROVED,
-    UNKNOWN,
-    Prover,
-    _PathCheck,
-    assert_holds,
-    exchange_rate_never_drops,
-    k_never_decreases,
-)
+from txlanes.checker.abstraction import Abstraction, PathCheck
+from txlanes.checker.proof_properties import exchange_rate_never_drops, k_never_decreases
+from txlanes.checker.prover import Prover, assert_holds
 from txlanes.checker.spec_mutants import SPEC_MUTANTS
-from txlanes.checker.symbolic import Abstraction
+from txlanes.checker.verdict import Verdict
 from txlanes.models import TX_TYPES, Context, Tx, amm, erc20, execute_tx, lending
 from txlanes.models.uint import add, div, mul
 
@@ -32,13 +24,13 @@ def test_every_operation_is_proved(kind: str) -> None:
     results = Prover(timeout_ms=10_000, budget_seconds=120).prove(kind)
     assert results
     for result in results:
-        assert result.verdict in (PROVED, NOT_APPLICABLE), (
+        assert result.verdict in (Verdict.PROVED, Verdict.NOT_APPLICABLE), (
             result.prop,
             result.verdict,
             result.note,
         )
-        assert result.verdict != PROVED or result.witnessed
-    assert any(r.verdict == PROVED for r in results)
+        assert result.verdict != Verdict.PROVED or result.witnessed
+    assert any(r.verdict == Verdict.PROVED for r in results)
 
 
 @pytest.mark.parametrize("name", sorted(SPEC_MUTANTS))
@@ -46,7 +38,7 @@ def test_spec_mutants_are_refuted_with_a_confirmed_counterexample(name: str) -> 
     kind, prop, apply = SPEC_MUTANTS[name]
     results = {r.prop: r for r in Prover(apply=apply).prove(kind)}
     result = results[prop]
-    assert result.verdict == COUNTEREXAMPLE
+    assert result.verdict == Verdict.COUNTEREXAMPLE
     assert result.counterexample is not None and result.counterexample.confirmed
 
 
@@ -62,7 +54,7 @@ def test_the_self_transfer_counterexample_is_a_self_transfer() -> None:
 
 def test_an_exhausted_budget_is_unknown_never_proved() -> None:
     results = Prover(budget_seconds=0.0).prove("erc20.transfer_from")
-    assert {r.verdict for r in results} == {UNKNOWN}
+    assert {r.verdict for r in results} == {Verdict.UNKNOWN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +80,7 @@ def leaky_sweep(tx: Sweep, ctx: Context) -> None:
 
 def test_a_users_own_operation_can_be_proved_from_pytest() -> None:
     result = assert_holds(sweep, Sweep, "conservation")
-    assert result.verdict == PROVED
+    assert result.verdict == Verdict.PROVED
     with pytest.raises(AssertionError, match=r"conservation does not hold for user\.sweep"):
         assert_holds(leaky_sweep, Sweep, "conservation")
 
@@ -122,14 +114,14 @@ def _swap_without_k(tx: Tx, ctx: Context) -> None:
 def test_a_nonlinear_spec_bug_is_refuted_with_a_confirmed_counterexample() -> None:
     prover = Prover(apply=_swap_without_k, budget_seconds=60)
     (result,) = prover.prove("amm.pair_swap", {"amm-k": k_never_decreases})
-    assert result.verdict == COUNTEREXAMPLE
+    assert result.verdict == Verdict.COUNTEREXAMPLE
     assert result.counterexample is not None and result.counterexample.confirmed
 
 
 def test_an_abstraction_alone_never_proves_a_false_nonlinear_claim() -> None:
     """x*y >= x is false for y = 0: the abstraction must not prove it (facts are sound)."""
     x, y = z3.Ints("x y")
-    check = _PathCheck([x >= 1, y >= 0], 5_000, Abstraction())
+    check = PathCheck([x >= 1, y >= 0], 5_000, Abstraction())
     assert not check.refutes(x * y >= x)
     assert check.refutes(x * (y + 1) >= x)  # provable: y + 1 >= 1
     assert not check.refutes((x * y) / 7 >= 1)
@@ -141,7 +133,7 @@ def test_the_abstractions_structure_facts_are_exact_and_sufficient() -> None:
     proves what it should, and none proves a false claim."""
     x, y, z, u, v, s = z3.Ints("x y z u v s")
     c = z3.Bool("c")
-    check = _PathCheck([x >= 0, u >= 0], 5_000, Abstraction())
+    check = PathCheck([x >= 0, u >= 0], 5_000, Abstraction())
     assert check.refutes(x * (y + 2 * z - 3) == x * y + 2 * (x * z) - 3 * x)
     assert check.refutes(x * z3.If(c, 7, y) == z3.If(c, 7 * x, y * x))
     assert check.refutes(z3.Implies(z3.And(x >= u, y >= v), x * y + u * v >= x * v + u * y))
@@ -149,7 +141,7 @@ def test_the_abstractions_structure_facts_are_exact_and_sufficient() -> None:
     assert not check.refutes(x * (y + 1) == x * y)  # false for x > 0
     assert not check.refutes(z3.Implies(x >= u + 1, x * y >= u * y + 1))  # false for y = 0
     # the stored exchange rate's step: a larger numerator never floors to a smaller rate
-    floors = _PathCheck([s >= 1, x >= 0, x <= u], 5_000, Abstraction())
+    floors = PathCheck([s >= 1, x >= 0, x <= u], 5_000, Abstraction())
     assert floors.refutes(x / s <= u / s)
 
 
@@ -174,5 +166,5 @@ def test_a_mint_that_rounds_up_is_refuted_by_the_exchange_rate() -> None:
     lowers it, and the exact solver's model replays through the engine."""
     prover = Prover(apply=_mint_rounding_up, budget_seconds=60)
     (result,) = prover.prove("lend.supply", {"lending-exchange-rate": exchange_rate_never_drops})
-    assert result.verdict == COUNTEREXAMPLE
+    assert result.verdict == Verdict.COUNTEREXAMPLE
     assert result.counterexample is not None and result.counterexample.confirmed

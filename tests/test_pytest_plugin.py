@@ -33,7 +33,9 @@ def test_the_same_test_catches_a_mutant(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(USER_TESTS)
     result = pytester.runpytest("--txlanes-engine", "mutant:skip-validation")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*mutant:skip-validation: divergence: block 0, tx *"])
+    result.stdout.fnmatch_lines(
+        ["FAILED mutant:skip-validation (divergence, *", "  block 0, tx *", "  counterexample:"]
+    )
 
 
 def test_campaign_fixture_catches_a_users_buggy_engine(pytester: pytest.Pytester) -> None:
@@ -60,7 +62,9 @@ def test_campaign_fixture_catches_a_users_buggy_engine(pytester: pytest.Pytester
     )
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*DropsLastWrite · payments: divergence with 1 txs*post-state*"])
+    result.stdout.fnmatch_lines(
+        ["FAILED DropsLastWrite · payments (divergence, 1 txs):", "  block 0: post-state*"]
+    )
 
 
 def test_unknown_engine_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -8,17 +8,17 @@ import pytest
 from tests.support import in_a_ray_process
 from txlanes.checker.campaign import Campaign
 from txlanes.checker.ray_campaign import run_on_ray
-from txlanes.checker.targets import Target
+from txlanes.executor.ray_cluster import RayUnavailable
+from txlanes.executor.registry import Target
 from txlanes.executor.sequential import SequentialEngine
-from txlanes.executor.sharded.ray_actors import RayUnavailable
 
 RAY_CAMPAIGN = """
 from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign
 from txlanes.checker.ray_campaign import run_on_ray
 from txlanes.checker.replay import replay
-from txlanes.checker.targets import resolve
+from txlanes.executor.registry import resolve
 
-specs = ["blockstm", "multicore", "mutant:skip-validation"]
+specs = ["blockstm-det", "multicore?chunk=2", "mutant:skip-validation"]
 shapes = tuple(c for c in CONTENTION if c.name in ("payments", "hot-key"))
 
 def campaign():
@@ -40,6 +40,7 @@ print("SAME")
 RAY_BENCH = """
 from dataclasses import replace
 from pathlib import Path
+from txlanes.checker.equivalence import run_divergence
 from txlanes.executor.bench import suite
 from txlanes.executor.bench.on_ray import run_on_ray
 
@@ -49,8 +50,9 @@ config = replace(
     low_contention_txs=600, low_contention_block=300,
     low_contention_engines=("sequential", "multicore:2"),
 )
-here = suite.run(config, suite.build_engines(config, 10.0, Path("reports")), lambda _: None)
-there = run_on_ray(config, lambda _: None)
+engines = suite.build_engines(config, 10.0, Path("reports"))
+here = suite.run(config, engines, lambda _: None, run_divergence)
+there = run_on_ray(config, lambda _: None, run_divergence)
 
 def shape(bench):
     rows = (*bench.rows, *bench.low_contention, *bench.scaling)
@@ -73,6 +75,6 @@ def test_bench_parts_as_ray_tasks_give_the_same_rows() -> None:
 
 
 def test_a_subprocess_engine_is_refused_before_ray_starts() -> None:
-    local = Target("cmd:./my-engine", lambda *_: SequentialEngine(), False)
+    local = Target("cmd:./my-engine", lambda *_: SequentialEngine())
     with pytest.raises(RayUnavailable, match="cannot run on Ray"):
         run_on_ray(Campaign([local]))

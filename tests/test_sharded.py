@@ -19,7 +19,6 @@ from txlanes.checker.history import History
 from txlanes.checker.invariants import check_invariants
 from txlanes.checker.serializability import find_anomaly
 from txlanes.checker.strategies import workloads
-from txlanes.checker.world import World
 from txlanes.cli import main
 from txlanes.executor import SequentialEngine, run_workload
 from txlanes.executor.result import apply_writes
@@ -34,6 +33,7 @@ from txlanes.models.derivatives import LiquidatePosition
 from txlanes.models.erc20 import BAL, Transfer
 from txlanes.models.oracle import SetPrice
 from txlanes.models.workload import load_workload
+from txlanes.models.world import World
 
 
 @st.composite

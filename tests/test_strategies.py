@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from txlanes.checker.strategies import GENERATORS, transactions, workloads
-from txlanes.checker.world import FIRST_ACCOUNT, TOKENS
 from txlanes.models import TX_TYPES, Tx, Workload
+from txlanes.models.world import FIRST_ACCOUNT, TOKENS
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import z3
 
-from txlanes.checker.symbolic import Explorer, Path, Sym, SymbolicContext, Uninterpretable
+from txlanes.checker.symbolic_context import SymbolicContext
+from txlanes.checker.symbolic_explorer import Explorer, Path
+from txlanes.checker.symbolic_values import Sym, Uninterpretable
 from txlanes.models import BlockEnv, Revert, execute_tx
 from txlanes.models.erc20 import BAL, Transfer
 from txlanes.models.uint import MAX_UINT256, isqrt

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from txlanes.checker.equivalence import run_divergence
 from txlanes.executor.bench import suite
 from txlanes.executor.bench.on_ray import check_specs, run_on_ray
 from txlanes.executor.bench.plots import write_plots
@@ -23,9 +23,11 @@ from txlanes.executor.bench.report import (
 )
 from txlanes.executor.bench.workloads import WORKLOADS
 from txlanes.executor.external import ExternalEngineError
-from txlanes.executor.sharded.ray_actors import RayUnavailable
-from txlanes.reports import write_atomic, write_json
+from txlanes.executor.ray_cluster import RayUnavailable
+from txlanes.executor.registry import TargetError
+from txlanes.files import write_atomic, write_json
 
+from . import options
 from .errors import EXIT_FAILED, EXIT_OK, UsageError
 
 
@@ -36,26 +38,8 @@ def add_parser(commands: Any) -> None:
     bench.add_argument(
         "--quick", action="store_true", help="a small configuration for CI (under a minute)"
     )
-    bench.add_argument(
-        "--engine",
-        action="append",
-        metavar="SPEC",
-        help="sequential, blockstm:N, multicore:N, sharded:N, mutant:NAME or pkg.module:Class "
-        "(repeatable; sequential always runs, as the baseline)",
-    )
-    bench.add_argument(
-        "--engine-cmd",
-        action="append",
-        default=[],
-        metavar="COMMAND",
-        help="an engine in any language, speaking the external-engine protocol "
-        "(docs/external-engine-protocol.md); it runs on the workloads its kinds cover",
-    )
-    bench.add_argument(
-        "--engine-timeout",
-        type=float,
-        default=60.0,
-        help="--engine-cmd: seconds an engine may take to answer one block (60)",
+    options.add_engine_options(
+        bench, many=True, default="the suite's engines; sequential always runs", timeout=60.0
     )
     bench.add_argument(
         "--workload",
@@ -73,23 +57,10 @@ def add_parser(commands: Any) -> None:
         help="block sizes of the scaling table (repeatable; default 1000, 10000, 100000)",
     )
     bench.add_argument("--seed", type=int, default=0, help="workload seed (0)")
-    bench.add_argument(
-        "--reports",
-        type=Path,
-        default=Path("reports"),
-        help="directory for bench.md, bench.json and the plots",
-    )
+    options.add_reports_option(bench, "bench.md, bench.json and the plots")
     bench.add_argument("--no-plots", action="store_true", help="write no PNG plots")
-    bench.add_argument(
-        "--ray",
-        action="store_true",
-        help="run each workload (and the low-contention and scaling measurements) as a Ray "
-        "task on a local Ray instance; speedups stay same-machine ratios",
-    )
-    bench.add_argument(
-        "--ray-address",
-        metavar="HOST:PORT",
-        help="run the tasks on this Ray cluster (implies --ray)",
+    options.add_ray_options(
+        bench, "each workload (and the low-contention and scaling measurements)"
     )
     bench.set_defaults(handler=cmd_bench)
 
@@ -109,22 +80,20 @@ def _config(args: argparse.Namespace) -> suite.Config:
     if min(sizes) < 1:
         raise UsageError(f"--scale sizes must be >= 1, got {min(sizes)}")
     config = replace(base, runs=runs, txs=txs, seed=args.seed, scale_sizes=sizes)
-    engines = (*(args.engine or ()), *(f"cmd:{cmd}" for cmd in args.engine_cmd))
-    return config.select(tuple(args.workload or ()), engines)
+    return config.select(tuple(args.workload or ()), tuple(options.engine_specs(args, ())))
 
 
 def cmd_bench(args: argparse.Namespace, console: Console) -> int:
     config = _config(args)
     on_ray = args.ray or args.ray_address is not None
-    if args.engine_timeout <= 0:
-        raise UsageError(f"--engine-timeout must be > 0, got {args.engine_timeout}")
+    timeout = options.engine_timeout(args)
     try:
         if on_ray:
             check_specs(config)
             engines: suite.Engines = {}
         else:
-            engines = suite.build_engines(config, args.engine_timeout, args.reports)
-    except ValueError as err:  # an engine spec that names nothing, an engine that won't start
+            engines = suite.build_engines(config, timeout, args.reports)
+    except (TargetError, RayUnavailable) as err:  # a spec that names nothing, or can't leave
         raise UsageError(str(err)) from None
     progress = Progress(
         TextColumn("{task.description}"),
@@ -142,9 +111,9 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
 
         try:
             if on_ray:
-                bench = run_on_ray(config, tick, args.ray_address)
+                bench = run_on_ray(config, tick, run_divergence, args.ray_address)
             else:
-                bench = suite.run(config, engines, tick)
+                bench = suite.run(config, engines, tick, run_divergence)
         except (ExternalEngineError, RayUnavailable) as err:  # exit 2, one line
             raise UsageError(str(err)) from None
     plots = [] if args.no_plots else write_plots(bench, args.reports)

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from tabulate import tabulate
 
-from txlanes.checker.proofs import COUNTEREXAMPLE, Prover, Result
 from txlanes.checker.protocol_proofs import ProtocolResult, bmc, prove_inductive, vacuity
-from txlanes.checker.symbolic import Uninterpretable
+from txlanes.checker.prover import Prover, Result
+from txlanes.checker.symbolic_values import Uninterpretable
+from txlanes.checker.verdict import Verdict
 from txlanes.executor.sharded.finite import standard_instance
 from txlanes.executor.sharded.protocol import PROTOCOL_MUTANTS, TwoPhaseCommit
+from txlanes.files import write_atomic, write_json
 from txlanes.models.tx import TX_TYPES
-from txlanes.reports import write_atomic, write_json
+from txlanes.render import verify_json, verify_text
 
 from .errors import EXIT_FAILED, EXIT_OK, UsageError
+from .options import add_reports_option
 
 
 def add_parser(commands: Any) -> None:
@@ -48,12 +49,7 @@ def add_parser(commands: Any) -> None:
         choices=[TwoPhaseCommit.name, *PROTOCOL_MUTANTS],
         help="the commit protocol to check: the real one, or a seeded bug (default 2pc)",
     )
-    verify.add_argument(
-        "--reports",
-        type=Path,
-        default=Path("reports"),
-        help="directory for verify.md and verify.json",
-    )
+    add_reports_option(verify, "verify.md and verify.json")
     verify.set_defaults(handler=cmd_verify)
 
 
@@ -109,69 +105,9 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
                 ) from None
         if protocol_asked or not args.ops:
             protocol = _protocol_results(args, status)
-    rows = [[r.kind, r.prop, r.verdict, r.paths, f"{r.seconds:.2f}", r.note] for r in results]
-    name = args.protocol
-    rows += [[f"{name} · {r.scope}", r.prop, r.verdict, "", f"{r.seconds:.2f}", r.note]
-             for r in protocol]  # fmt: skip
-    table = tabulate(
-        rows,
-        headers=["operation", "property", "result", "paths", "solver s", "note"],
-        tablefmt="github",
-    )
-    lines = [table]
-    for r in results:
-        if r.counterexample is not None:
-            c = r.counterexample
-            lines.append(
-                f"\nCOUNTEREXAMPLE {r.kind} · {r.prop}: {c.tx} on pre-state {{{c.detail}}} — "
-                + (
-                    "confirmed by replay through the sequential engine"
-                    if c.confirmed
-                    else "NOT reproduced by the sequential engine"
-                )
-            )
-    for p in protocol:
-        if p.trace:
-            lines.append(f"\nCOUNTEREXAMPLE {name} · {p.scope} · {p.prop} — {p.note}")
-            lines += [f"    {line}" for line in p.trace]
-    print("\n".join(lines))
-    write_atomic(args.reports / "verify.md", "# txlanes verify\n\n" + "\n".join(lines) + "\n")
-    write_json(
-        args.reports / "verify.json",
-        {
-            "format": "txlanes-verify",
-            "version": 1,
-            "results": [
-                {
-                    "operation": r.kind,
-                    "property": r.prop,
-                    "result": r.verdict,
-                    "paths": r.paths,
-                    "seconds": round(r.seconds, 3),
-                    "note": r.note,
-                    "counterexample": None
-                    if r.counterexample is None
-                    else {
-                        "tx": repr(r.counterexample.tx),
-                        "pre_state": r.counterexample.detail,
-                        "confirmed": r.counterexample.confirmed,
-                    },
-                }
-                for r in results
-            ],
-            "protocol": [
-                {
-                    "protocol": name,
-                    "scope": p.scope,
-                    "property": p.prop,
-                    "result": p.verdict,
-                    "seconds": round(p.seconds, 3),
-                    "note": p.note,
-                    "trace": p.trace,
-                }
-                for p in protocol
-            ],
-        },
-    )
+    text = verify_text(results, protocol, args.protocol)
+    print(text)
+    write_atomic(args.reports / "verify.md", f"# txlanes verify\n\n{text}\n")
+    write_json(args.reports / "verify.json", verify_json(results, protocol, args.protocol))
     failed = [r.verdict for r in results] + [p.verdict for p in protocol]
-    return EXIT_FAILED if COUNTEREXAMPLE in failed else EXIT_OK
+    return EXIT_FAILED if Verdict.COUNTEREXAMPLE in failed else EXIT_OK

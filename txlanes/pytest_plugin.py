@@ -7,7 +7,7 @@ Registered through the ``pytest11`` entry point, so installing txlanes is enough
 
     @given(workload=workloads(accounts=10, hot_fraction=0.3))
     def test_my_engine_matches_sequential(workload, txlanes_check):
-        txlanes_check(workload)              # uses --txlanes-engine (default: blockstm)
+        txlanes_check(workload)              # uses --txlanes-engine (default: blockstm-det)
 
     def test_my_engine_campaign(txlanes_campaign):
         txlanes_campaign(MyEngine)           # the whole default campaign, shrunk on failure
@@ -23,12 +23,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign, run_example
-from txlanes.checker.targets import Target, TargetError, external, resolve
+from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign, failure_of, run_example
 from txlanes.executor.blockstm import Schedule
 from txlanes.executor.external import ExternalEngineError
+from txlanes.executor.registry import Target, TargetError, resolve
 from txlanes.executor.result import Engine
 from txlanes.models.workload import Workload
+from txlanes.options import ENGINE_CMD_HELP, ENGINE_HELP, TIMEOUT_HELP
+from txlanes.render import failure_text
 
 
 @dataclass
@@ -46,21 +48,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("txlanes", "txlanes: check parallel execution engines")
     group.addoption(
         "--txlanes-engine",
-        default="blockstm",
-        help="engine spec for the txlanes fixtures: blockstm, blockstm-threads, "
-        "mutant:NAME, pkg.module:Class or cmd:COMMAND (default: blockstm)",
+        default="blockstm-det",
+        metavar="SPEC",
+        help=f"the engine of the txlanes fixtures: {ENGINE_HELP}; default: blockstm-det",
     )
     group.addoption(
         "--txlanes-engine-cmd",
         metavar="COMMAND",
-        help="instead of --txlanes-engine: an engine in any language, a command speaking the "
-        "external-engine protocol (docs/external-engine-protocol.md)",
+        help=f"instead of --txlanes-engine: {ENGINE_CMD_HELP}",
     )
     group.addoption(
-        "--txlanes-engine-timeout",
-        type=float,
-        default=10.0,
-        help="seconds an external engine may take to answer one block (10)",
+        "--txlanes-engine-timeout", type=float, default=10.0, help=f"{TIMEOUT_HELP} (10)"
     )
     group.addoption("--txlanes-workers", type=int, default=4, help="workers per engine (4)")
     group.addoption(
@@ -84,11 +82,9 @@ def _configured_target(config: pytest.Config) -> Target:
     target = config.stash.get(_TARGET, None)
     if target is None:
         command = config.getoption("txlanes_engine_cmd")
+        spec = f"cmd:{command}" if command else config.getoption("txlanes_engine")
         try:
-            if command:
-                target = external(command, timeout=config.getoption("txlanes_engine_timeout"))
-            else:
-                target = resolve(config.getoption("txlanes_engine"))
+            target = resolve(spec, timeout=config.getoption("txlanes_engine_timeout"))
         except (TargetError, ExternalEngineError) as err:
             raise pytest.UsageError(str(err)) from None
         config.stash[_TARGET] = target
@@ -111,14 +107,15 @@ def txlanes_check(request: pytest.FixtureRequest, txlanes_target: Target) -> Cal
 
     def check(workload: Workload, schedule: Schedule | None = None) -> None:
         stats.workloads += 1
+        schedule = schedule or Schedule(seed=0)
         try:
-            problem = run_example(txlanes_target, workload, workers, schedule or Schedule(seed=0))
+            problem = run_example(txlanes_target, workload, workers, schedule)
         except ExternalEngineError as err:
             pytest.fail(str(err), pytrace=False)
         if problem is not None:
             stats.failures += 1
-            kind, message = problem
-            pytest.fail(f"{txlanes_target.spec}: {kind}: {message}", pytrace=False)
+            failure = failure_of(txlanes_target, "", problem, workload, workers, None)
+            pytest.fail(failure_text(failure), pytrace=False)
 
     return check
 
@@ -143,10 +140,7 @@ def txlanes_campaign(request: pytest.FixtureRequest) -> Callable[..., None]:
         if factory is None:
             target = _configured_target(request.config)
         else:
-            target = Target(
-                getattr(factory, "__name__", repr(factory)), lambda *_: factory(), False
-            )
-        name = target.spec
+            target = Target(getattr(factory, "__name__", repr(factory)), lambda *_: factory())
         try:
             outcomes = Campaign(
                 [target], PROFILES[profile_name], CONTENTION, examples=examples
@@ -158,11 +152,7 @@ def txlanes_campaign(request: pytest.FixtureRequest) -> Callable[..., None]:
         failed = [o.failure for o in outcomes if o.failure is not None]
         if failed:
             stats.failures += len(failed)
-            f = failed[0]
-            pytest.fail(
-                f"{name} · {f.contention}: {f.kind} with {f.txs} txs: {f.message}",
-                pytrace=False,
-            )
+            pytest.fail(failure_text(failed[0]), pytrace=False)
 
     return campaign
 

@@ -6,6 +6,9 @@ repetitions follow; within each, every engine runs once, in an order rotated per
 that drift of a shared machine (another job, thermal throttling) hits all engines alike. Each
 timed run's final state is compared with the reference too: an engine that is right only
 sometimes is caught. A wrong engine gets no more timed runs — its speed means nothing.
+
+The check itself is the checker's (``txlanes.checker.equivalence.run_divergence``), handed in
+as a :data:`Judge` by whoever runs the bench: engines never depend on their checker.
 """
 
 from __future__ import annotations
@@ -19,19 +22,23 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from txlanes.checker.equivalence import first_divergence, reference
-from txlanes.executor.external import ExternalEngineError
-from txlanes.executor.result import BlockResult, Engine, apply_writes
-from txlanes.executor.run import RunResult, run_workload
-from txlanes.executor.sequential import SequentialEngine
 from txlanes.models.context import Key
 from txlanes.models.workload import Workload
 
+from ..external import ExternalEngineError
+from ..result import BlockResult, Engine
+from ..run import RunResult, run_workload
+from ..sequential import SequentialEngine
+
 Tick = Callable[[str], None]
+
+#: (workload, its sequential run's blocks, an engine's blocks, whether the engine reports
+#: traces) → the first divergence, explained, or None
+Judge = Callable[[Workload, Sequence[BlockResult], Sequence[BlockResult], bool], str | None]
 
 
 class Contender(NamedTuple):
-    """An engine under measurement, as ``txlanes check`` resolves it."""
+    """An engine under measurement, as the engine registry resolves its spec."""
 
     spec: str
     engine: Engine
@@ -100,28 +107,6 @@ class Reference:
     def of(cls, workload: Workload) -> Reference:
         return cls(workload, run_workload(SequentialEngine(), workload))
 
-    def divergence(self, observed: Sequence[BlockResult], traces: bool = True) -> str | None:
-        """The first divergence of an engine's block results from this reference, explained.
-
-        Each block is judged on the state the engine's own earlier blocks left: an engine that
-        promises some serial order other than block order (``BlockResult.order``) ends a
-        correct block in another state than sequential execution, and its next block starts
-        there. Until such a block, that state is the reference's own.
-        """
-        state = dict(self.workload.state)
-        own_chain = False
-        for b, (block, got) in enumerate(zip(self.workload.blocks, observed, strict=True)):
-            if got.order is None and not own_chain:
-                want = self.run.blocks[b]
-            else:
-                want = reference(block, state, got.order)
-                own_chain = True
-            found = first_divergence(want, got, block.txs, state, block=b, traces=traces)
-            if found is not None:
-                return found.explain()
-            apply_writes(state, got.writes.items())
-        return None
-
 
 def measure(
     name: str,
@@ -129,9 +114,11 @@ def measure(
     engines: Sequence[Contender],
     runs: int,
     tick: Tick,
+    judge: Judge,
     ref: Reference | None = None,
 ) -> list[Row]:
-    """Rows for each engine on ``workload``: warm-up and check, then the timed runs."""
+    """Rows for each engine on ``workload``: warm-up and check (by ``judge``), then the timed
+    runs."""
     ref = ref or Reference.of(workload)
     txs = sum(len(block.txs) for block in workload.blocks)
     kinds = {tx.KIND for tx in workload.transactions()}
@@ -158,7 +145,7 @@ def measure(
             rows[i].problem = f"{spec} failed: {type(err).__name__}: {err}"
             return None
         if check or run.state != checked[i]:
-            rows[i].problem = ref.divergence(run.blocks, traces)
+            rows[i].problem = judge(workload, ref.run.blocks, run.blocks, traces)
             checked[i] = run.state
         return run
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from txlanes.executor.blockstm.virtual_time import Costs, ModelledBlockSTM
 from txlanes.models.workload import Workload
 
-from .measure import Reference, Tick
+from .measure import Judge, Reference, Tick
 
 WORKERS = (1, 2, 4, 8, 16, 32)
 
@@ -45,10 +45,12 @@ def model(
     name: str,
     workload: Workload,
     tick: Tick,
+    judge: Judge,
     workers: Sequence[int] = WORKERS,
     costs: Costs | None = None,
 ) -> Modelled:
-    """Run the workload's first block on ``workers`` (which must include 1) virtual workers."""
+    """Run the workload's first block on ``workers`` (which must include 1) virtual workers,
+    each run checked by ``judge``."""
     costs = costs or Costs()
     if 1 not in workers:
         raise ValueError("the modelled curve needs 1 worker, its baseline")
@@ -59,7 +61,7 @@ def model(
         tick(f"{name} · modelled Block-STM · {n} workers")
         engine = ModelledBlockSTM(n, costs)
         result = engine.execute(first.blocks[0], first.state)
-        problem = problem or ref.divergence([result])
+        problem = problem or judge(first, ref.run.blocks, [result], True)
         makespans[n] = engine.clock.elapsed
         executions[n] = result.stats["executions"]
     sequential = sum(

@@ -9,32 +9,31 @@ its cores while they are timed.
 
 from __future__ import annotations
 
+import os
 import time
 
-from txlanes.executor.sharded.ray_actors import RayUnavailable, connect, gather
+from txlanes.executor.ray_cluster import RayUnavailable, connect, gather
 
-from .engines import build_engine
-from .measure import Tick
-from .suite import Bench, Config, Part, merge, parts, run_part
+from ..registry import Target, resolve, runs_here
+from .measure import Judge, Tick
+from .suite import Bench, Config, Part, build_engines, merge, parts, run_part, specs
 
 
-def check_specs(config: Config) -> list[str]:
-    """The run's engine specs; ``ValueError`` for one that names nothing or cannot leave this
-    machine (a subprocess engine), before any task starts."""
-    specs = sorted({*config.engines, *config.low_contention_engines, *config.scale_engines})
-    local = [spec for spec in specs if spec.startswith("cmd:")]
+def check_specs(config: Config) -> list[Target]:
+    """The run's engines; ``TargetError`` for a spec that names nothing, ``RayUnavailable`` for
+    one that cannot leave this machine (a subprocess engine), before any task starts."""
+    names = specs(config)
+    local = [spec for spec in names if runs_here(spec)]
     if local:
         raise RayUnavailable(f"{local[0]} is a subprocess of this machine: it cannot run on Ray")
-    for spec in specs:
-        build_engine(spec)
-    return specs
+    return [resolve(spec) for spec in names]
 
 
-def run_on_ray(config: Config, tick: Tick, address: str | None = None) -> Bench:
+def run_on_ray(config: Config, tick: Tick, judge: Judge, address: str | None = None) -> Bench:
     """Run ``config`` with every part a Ray task (``address``: a cluster; None: local)."""
-    specs = check_specs(config)
+    targets = check_specs(config)
     ray = connect(address)
-    task = ray.remote(num_cpus=max(map(_cpus, specs)))(measure_part)
+    task = ray.remote(num_cpus=max(map(_cpus, targets)))(measure_part)
     start = time.perf_counter()
     plan = parts(config)
 
@@ -43,17 +42,17 @@ def run_on_ray(config: Config, tick: Tick, address: str | None = None) -> Bench:
         for _ in range(steps):
             tick(f"{part[1]} · measured on Ray")
 
-    pieces = gather(ray, [task.remote(part, config) for part, _ in plan], finished)
+    pieces = gather(ray, [task.remote(part, config, judge) for part, _ in plan], finished)
     return merge(config, pieces, time.perf_counter() - start)
 
 
-def measure_part(part: Part, config: Config) -> Bench:
+def measure_part(part: Part, config: Config, judge: Judge) -> Bench:
     """What a Ray task runs: the part's engines built here, from their specs."""
-    specs = {*config.engines, *config.low_contention_engines, *config.scale_engines}
-    return run_part(part, config, {spec: build_engine(spec) for spec in specs}, lambda _: None)
+    return run_part(part, config, build_engines(config), lambda _: None, judge)
 
 
-def _cpus(spec: str) -> int:
+def _cpus(target: Target) -> int:
     """Cores an engine keeps busy: a multi-core engine its processes; threads share one."""
-    name, _, count = spec.partition(":")
-    return int(count) if name == "multicore" and count.isdigit() else 1
+    if target.counts != "processes":
+        return 1
+    return target.count or len(os.sched_getaffinity(0))

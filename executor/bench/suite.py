@@ -8,9 +8,9 @@ from pathlib import Path
 
 from txlanes.models.generate import transfers
 
+from ..registry import resolve
 from .depbound import DependencyBound, dependency_bound
-from .engines import DEFAULT_ENGINES, build_engine
-from .measure import Contender, Reference, Row, Tick, measure
+from .measure import Contender, Judge, Reference, Row, Tick, measure
 from .modelled import WORKERS, Modelled, model
 from .workloads import ACCOUNTS, WORKLOADS
 
@@ -67,6 +67,17 @@ class Config:
             )
         return replace(config, model_txs=min(config.model_txs, config.txs))
 
+
+#: The issue's engine set; sharded runs on the simulated transport.
+DEFAULT_ENGINES = (
+    "sequential",
+    "blockstm:1",
+    "blockstm:2",
+    "blockstm:4",
+    "multicore:1",
+    "multicore:2",
+    "sharded:4",
+)
 
 LOW_CONTENTION_ACCOUNTS = 10_000
 LOW_CONTENTION = f"transfers among {LOW_CONTENTION_ACCOUNTS:,} accounts"
@@ -139,11 +150,22 @@ class Bench:
 Engines = dict[str, Contender]
 
 
-def build_engines(config: Config, timeout: float, reports: Path) -> Engines:
-    """Every engine the run needs, once, by spec; ``ValueError`` for a spec that names none
+def specs(config: Config) -> list[str]:
+    """Every engine spec the run needs, once each, in order."""
+    named = (*config.engines, *config.low_contention_engines, *config.scale_engines)
+    return list(dict.fromkeys(named))
+
+
+def build_engines(
+    config: Config, timeout: float = 60.0, reports: Path = Path("reports")
+) -> Engines:
+    """Every engine the run needs, once, by spec; ``TargetError`` for a spec that names none
     (external engines: ``timeout`` seconds per block, transcripts under ``reports``)."""
-    specs = dict.fromkeys((*config.engines, *config.low_contention_engines, *config.scale_engines))
-    return {spec: build_engine(spec, timeout=timeout, reports=reports) for spec in specs}
+    engines = {}
+    for spec in specs(config):
+        target = resolve(spec, timeout=timeout, reports=reports)
+        engines[spec] = Contender(spec, target.engine(), target.traces, target.kinds)
+    return engines
 
 
 #: One independent piece of a run: a workload of the sweep, the low-contention table, or one
@@ -167,7 +189,7 @@ def parts(config: Config) -> list[tuple[Part, int]]:
     return [*sweep, *low, *scale]
 
 
-def run_part(part: Part, config: Config, built: Engines, tick: Tick) -> Bench:
+def run_part(part: Part, config: Config, built: Engines, tick: Tick, judge: Judge) -> Bench:
     """Measure one part; the result is a :class:`Bench` holding just that part."""
     kind, what = part
     piece = Bench(config)
@@ -177,10 +199,10 @@ def run_part(part: Part, config: Config, built: Engines, tick: Tick) -> Bench:
         ref = Reference.of(workload)
         piece.bounds[name] = dependency_bound([b.traces for b in ref.run.blocks])
         engines = [built[spec] for spec in config.engines]
-        piece.rows = measure(name, workload, engines, config.runs, tick, ref)
+        piece.rows = measure(name, workload, engines, config.runs, tick, judge, ref)
         if name in config.modelled:
             small = WORKLOADS[name].build(config.model_txs, config.seed)
-            piece.modelled.append(model(name, small, tick, config.model_workers))
+            piece.modelled.append(model(name, small, tick, judge, config.model_workers))
     elif kind == "low":
         low = transfers(
             txs=config.low_contention_txs,
@@ -189,12 +211,13 @@ def run_part(part: Part, config: Config, built: Engines, tick: Tick) -> Bench:
             block_size=config.low_contention_block,
         )
         engines = [built[spec] for spec in config.low_contention_engines]
-        piece.low_contention = measure(LOW_CONTENTION, low, engines, config.runs, tick)
+        piece.low_contention = measure(LOW_CONTENTION, low, engines, config.runs, tick, judge)
     else:
         size = int(what)
         workload = transfers(txs=size, accounts=ACCOUNTS, seed=config.seed)
         engines = [built[spec] for spec in config.scale_engines]
-        piece.scaling = measure(f"{size:,} txs", workload, engines, config.scale_runs, tick)
+        rows = measure(f"{size:,} txs", workload, engines, config.scale_runs, tick, judge)
+        piece.scaling = rows
     return piece
 
 
@@ -210,8 +233,9 @@ def merge(config: Config, pieces: list[Bench], seconds: float) -> Bench:
     return bench
 
 
-def run(config: Config, built: Engines, tick: Tick) -> Bench:
-    """Measure, check, model and scale as ``config`` says, with engines from build_engines."""
+def run(config: Config, built: Engines, tick: Tick, judge: Judge) -> Bench:
+    """Measure, check (by ``judge``), model and scale as ``config`` says, with engines from
+    build_engines."""
     start = time.perf_counter()
-    pieces = [run_part(part, config, built, tick) for part, _ in parts(config)]
+    pieces = [run_part(part, config, built, tick, judge) for part, _ in parts(config)]
     return merge(config, pieces, time.perf_counter() - start)

@@ -12,13 +12,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from txlanes.checker import world as w
-from txlanes.checker.world import World
 from txlanes.models import amm, erc20, lending, staking
+from txlanes.models import world as w
 from txlanes.models.context import BlockEnv
 from txlanes.models.generate import transfers
 from txlanes.models.tx import Tx
 from txlanes.models.workload import Block, Workload
+from txlanes.models.world import World
 
 BLOCK_SIZE = 1_000
 #: The fee every transaction pays in the ``+fee`` variants.

@@ -117,6 +117,13 @@ class Schedule:
     def chooser(self) -> Chooser:
         return Chooser(self)
 
+    def as_seed(self) -> int:
+        """One integer naming this schedule, for an engine whose nondeterminism is a seeded plan
+        (the sharded engine's faults): the seed, else a replay's one recorded choice, else 0."""
+        if self.seed is not None:
+            return self.seed
+        return self.choices[0] if self.choices else 0
+
 
 class Chooser:
     """The stateful side of a :class:`Schedule`: picks a worker at each step."""

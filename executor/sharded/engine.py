@@ -39,7 +39,7 @@ from .processes import ProcessBlock
 from .protocol import UNDECIDED, TwoPhaseCommit
 from .ray_actors import RayBlock
 from .shard import Out, Round, ShardActor
-from .simnet import Faults, SimNetwork
+from .simnet import Faults, SimNetwork, healing_faults
 
 TIMEOUT = 60  # virtual time a coordinator waits for votes (doubling per retry), plus delays
 RESEND = 15  # virtual time between retransmissions of unanswered messages, plus delays
@@ -102,6 +102,16 @@ class ShardedEngine:
             return run.run()
         finally:
             run.close()
+
+
+def simulated_sharded(
+    shards: int, seed: int, protocol: TwoPhaseCommit | None = None, partition: str = "account"
+) -> ShardedEngine:
+    """The sharded engine on the simulated network under the healing fault plan ``seed`` draws:
+    what a campaign checks, shrinks and replays (a bounded virtual time turns a stuck commit
+    into ``Blocked`` rather than a hang)."""
+    faults = healing_faults(seed, shards)
+    return ShardedEngine(shards, partition, protocol, faults, max_time=200_000)
 
 
 class _SimBlock(BlockRun):

@@ -175,6 +175,7 @@ class ViewLogic:
         return sum((fn(x) for x in self.domain(sort)), 0)
 
 
+# Here, not by SortView: the simulator (explore.py) runs on it; executor/ never imports checker/
 class FiniteView(ViewLogic):
     """The protocol's `View` over a finite instance (see the module docstring)."""
 
@@ -228,7 +229,3 @@ def successor(
     except Disabled:
         return None
     return view.state
-
-
-def concrete_holds(instance: Instance, state: State, prop: Callable[[FiniteView], Any]) -> bool:
-    return bool(prop(FiniteView(instance, state)))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .node import Msg
+from .node import COORDINATOR, Msg
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,15 @@ class Faults:
                 raise ValueError(
                     f"crash of node {node} at {at} for {down}: need at >= 0, down >= 1"
                 )
+
+
+def healing_faults(seed: int, shards: int) -> Faults:
+    """A healing fault plan drawn from one seed — drops, duplicates, delays, a crash of a shard
+    and of the coordinator — so that a campaign shrinks and replays faults as one integer."""
+    rng = random.Random(seed)
+    crashes = ((rng.randrange(shards), rng.randrange(0, 80), rng.randrange(10, 60)),
+               (COORDINATOR, rng.randrange(0, 80), rng.randrange(10, 60)))  # fmt: skip
+    return Faults(seed, drop=0.1, duplicate=0.1, max_delay=8, crashes=crashes)
 
 
 @dataclass

@@ -14,10 +14,10 @@ import json
 import sys
 import time
 
+from txlanes.executor.result import block_result_to_json
 from txlanes.executor.sequential import SequentialEngine
 from txlanes.models.tx import TX_TYPES
 from txlanes.models.workload import block_from_json, key_to_str, state_from_json, state_to_json
-from txlanes.reports import block_result_to_json
 
 
 def main() -> None:

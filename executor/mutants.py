@@ -3,26 +3,31 @@
 Each mutant is a one-method change to a correct engine, named after the real bug class it
 stands for. Production Block-STM implementations have shipped several of these. The catalogue is
 documented in docs/mutants.md; tests/test_mutants.py asserts that the default check budget kills
-every one.
+every one. They live beside the engines they break, so the one engine registry
+(``registry.py``) names them as ``mutant:NAME`` like any other engine.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from txlanes.executor.blockstm import BlockSTMEngine, Schedule
-from txlanes.executor.blockstm.mvmemory import (
+from txlanes.models import amm, erc20
+from txlanes.models.context import Context, Key
+from txlanes.models.spec import execute_tx
+from txlanes.models.tx import Tx
+
+from .blockstm import BlockSTMEngine, Schedule
+from .blockstm.mvmemory import (
     NOT_FOUND,
     READ_ERROR,
     MVMemory,
     ReadResult,
     Version,
 )
-from txlanes.executor.blockstm.scheduler import ABORTING, READY_TO_EXECUTE, Scheduler, Task
-from txlanes.executor.multicore import MultiCoreEngine
-from txlanes.executor.multicore.chunks import (
+from .blockstm.scheduler import ABORTING, READY_TO_EXECUTE, Scheduler, Task
+from .multicore import MultiCoreEngine
+from .multicore.chunks import (
     Chunk,
     RawTrace,
     Redone,
@@ -31,24 +36,20 @@ from txlanes.executor.multicore.chunks import (
     Validated,
     validate,
 )
-from txlanes.executor.result import Engine
-from txlanes.executor.sequential import SequentialEngine
-from txlanes.executor.sharded.engine import ShardedEngine
-from txlanes.executor.sharded.node import COORDINATOR
-from txlanes.executor.sharded.protocol import PROTOCOL_MUTANTS, TwoPhaseCommit
-from txlanes.executor.sharded.simnet import Faults
-from txlanes.models import amm, erc20
-from txlanes.models.context import Context, Key
-from txlanes.models.spec import execute_tx
-from txlanes.models.tx import Tx
+from .result import Engine
+from .sequential import SequentialEngine
+from .sharded.engine import simulated_sharded
+from .sharded.protocol import PROTOCOL_MUTANTS, TwoPhaseCommit
 
 
 @dataclass(frozen=True)
 class Mutant:
     name: str
     bug: str
-    #: (workers, schedule) → the buggy engine, on the deterministic runtime
+    #: (workers, schedule) → the buggy engine (deterministic: the schedule decides every choice)
     build: Callable[[int, Schedule], Engine]
+    #: what the worker count counts in this engine
+    counts: str = "workers"
 
 
 def _blockstm(
@@ -213,29 +214,11 @@ def _spec_mutant(
     return build
 
 
-#: The catalogue, in the order of docs/mutants.md.
-def sim_faults(seed: int, shards: int) -> Faults:
-    """A healing fault plan drawn from one seed (drops, duplicates, delays, a crash of a shard
-    and of the coordinator): what a campaign over the sharded engine shrinks and replays."""
-    rng = random.Random(seed)
-    crashes = ((rng.randrange(shards), rng.randrange(0, 80), rng.randrange(10, 60)),
-               (COORDINATOR, rng.randrange(0, 80), rng.randrange(10, 60)))  # fmt: skip
-    return Faults(seed, drop=0.1, duplicate=0.1, max_delay=8, crashes=crashes)
-
-
-def sharded(protocol: type[TwoPhaseCommit]) -> Callable[[int, Schedule | None], Engine]:
-    """The sharded engine on the simulated network, running ``protocol``; the campaign's worker
-    count is the shard count, the schedule's seed (or a replay's recorded choice) the plan."""
-
-    def build(shards: int, schedule: Schedule | None) -> Engine:
-        if schedule is not None and schedule.seed is not None:
-            seed = schedule.seed
-        else:
-            seed = schedule.choices[0] if schedule is not None and schedule.choices else 0
-        faults = sim_faults(seed, shards)
-        return ShardedEngine(shards, protocol=protocol(), faults=faults, max_time=200_000)
-
-    return build
+def sharded(protocol: type[TwoPhaseCommit]) -> Callable[[int, Schedule], Engine]:
+    """The sharded engine on the simulated network running a buggy ``protocol``, built as the
+    correct one is (``txlanes.executor.registry``): the worker count is the shard count, the
+    schedule names the healing fault plan."""
+    return lambda shards, schedule: simulated_sharded(shards, schedule.as_seed(), protocol())
 
 
 # -- multi-core engine ------------------------------------------------------------------------
@@ -281,12 +264,13 @@ def multicore(validation: Validate, name: str) -> Callable[[int, Schedule], Engi
 
 
 def _multicore_mutant(name: str, validation: Validate) -> Mutant:
-    return Mutant(name, " ".join((validation.__doc__ or "").split()), multicore(validation, name))
+    bug = " ".join((validation.__doc__ or "").split())
+    return Mutant(name, bug, multicore(validation, name), "processes")
 
 
 #: The commit protocol's seeded bugs, run inside the sharded engine (docs/commit-protocol.md).
 PROTOCOL_ENGINE_MUTANTS: tuple[Mutant, ...] = tuple(
-    Mutant(name, (cls.__doc__ or "").strip().splitlines()[0], sharded(cls))
+    Mutant(name, (cls.__doc__ or "").strip().splitlines()[0], sharded(cls), "shards")
     for name, cls in PROTOCOL_MUTANTS.items()
 )
 

@@ -12,8 +12,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from txlanes.models import amm, derivatives, erc20, governance, lending, oracle, staking
-from txlanes.models.context import Key
+from . import amm, derivatives, erc20, governance, lending, oracle, staking
+from .context import Key
 
 #: Every account starts with this much of every token: small enough that reverts are common.
 BALANCE = 10**6

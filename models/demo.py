@@ -7,11 +7,10 @@ against it by the tests, so the two cannot drift.
 
 from __future__ import annotations
 
-from txlanes.models import amm, derivatives, erc20, governance, lending, oracle, staking
-from txlanes.models.context import BlockEnv
-from txlanes.models.workload import Block, Workload
-
+from . import amm, derivatives, erc20, governance, lending, oracle, staking
 from . import world as w
+from .context import BlockEnv
+from .workload import Block, Workload
 from .world import World
 
 A, B, C, D = (w.FIRST_ACCOUNT + i for i in range(4))
