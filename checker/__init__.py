@@ -1,8 +1,4 @@
 """txlanes.checker — IS IT RIGHT: equivalence, dependency graphs, invariants and proofs."""
 
-if __name__ != "txlanes.checker":  # e.g. "checker", with the repository root on sys.path
-    raise ImportError(
-        f"{__name__!r} is txlanes.checker under another name (is the repository root on"
-        " sys.path?): import txlanes.checker instead. Two copies of a module have distinct"
-        " classes, so an engine would reject the other copy's transactions (UnknownTransaction)."
-    )
+if __name__ != "txlanes.checker":  # the repository root on sys.path: a second copy of each module
+    raise ImportError(f"import txlanes.checker, not {__name__!r} (a second copy: other classes)")

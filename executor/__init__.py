@@ -1,11 +1,7 @@
 """txlanes.executor — HOW it runs: the engines, all behind ``Engine.execute(block, state)``."""
 
-if __name__ != "txlanes.executor":  # e.g. "executor", with the repository root on sys.path
-    raise ImportError(
-        f"{__name__!r} is txlanes.executor under another name (is the repository root on"
-        " sys.path?): import txlanes.executor instead. Two copies of a module have distinct"
-        " classes, so an engine would reject the other copy's transactions (UnknownTransaction)."
-    )
+if __name__ != "txlanes.executor":  # the repository root on sys.path: a second copy of each module
+    raise ImportError(f"import txlanes.executor, not {__name__!r} (a second copy: other classes)")
 
 from .blockstm import BlockSTMEngine
 from .registry import Target, TargetError, resolve

@@ -3,12 +3,8 @@
 Importing this package registers every transaction type of every protocol.
 """
 
-if __name__ != "txlanes.models":  # e.g. "models", with the repository root on sys.path
-    raise ImportError(
-        f"{__name__!r} is txlanes.models under another name (is the repository root on"
-        " sys.path?): import txlanes.models instead. Two copies of a module have distinct"
-        " classes, so an engine would reject the other copy's transactions (UnknownTransaction)."
-    )
+if __name__ != "txlanes.models":  # the repository root on sys.path: a second copy of each module
+    raise ImportError(f"import txlanes.models, not {__name__!r} (a second copy: other classes)")
 
 from . import spec as _spec  # noqa: F401  (registers every protocol's transactions)
 from .context import BlockEnv, Context, Event, Key, Revert

@@ -3,7 +3,7 @@ system.
 
 The protocol is a set of guarded actions (TLA+/Stateright style) written against a `View`, the
 only door to state, as ``ctx`` is for the spec. A concrete view runs it (executor/sharded/
-simulate.py explores it state by state); a symbolic view (checker/protocol_proofs.py) turns the
+explore.py explores it state by state); a symbolic view (checker/protocol_proofs.py) turns the
 very same actions into z3 formulas for bounded model checking and for an inductive invariant over
 any number of shards. Actions therefore combine state values with the view's logic (``v.and_``,
 ``v.forall``, ``v.ite``), never with Python's ``and``/``if``: a symbolic value in a Python
