@@ -31,7 +31,7 @@ def add_engine_options(
         "--engine",
         action="append" if many else "store",
         metavar="SPEC",
-        help=f"{ENGINE_HELP}{' (repeatable)' if many else ''}; default: {default}",
+        help=f"{ENGINE_HELP}{'; repeatable' if many else ''}; default: {default}",
     )
     parser.add_argument(
         "--engine-cmd",
