@@ -9,8 +9,6 @@ exactly. Progress and results are published as typed events for the reporters.
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,95 +18,14 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
-from txlanes.executor.blockstm import DeterministicRuntime, Hang, Schedule
+from txlanes.executor.blockstm import Schedule
 from txlanes.executor.external import ExternalEngineError
 from txlanes.executor.registry import Target
-from txlanes.executor.result import apply_writes
-from txlanes.executor.sharded.simnet import Faults
 from txlanes.models.workload import Block, Workload
 
-from .equivalence import first_divergence, reference
-from .failure import Failure, FailureKind, Outcome, Problem
-from .invariants import check_invariants
-from .strategies import GENERATORS, workloads
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    examples: int
-    thread_repetitions: int
-
-
-PROFILES = {
-    "ci": Profile("ci", 250, 2),
-    "dev": Profile("dev", 1_000, 4),
-    "stress": Profile("stress", 5_000, 8),
-}
-
-
-@dataclass(frozen=True)
-class Contention:
-    """A workload shape: Block-STM's sweep runs from 2 accounts (fully contended) upwards."""
-
-    name: str
-    accounts: int
-    hot_fraction: float = 0.0
-    zipf: float = 0.0
-    fee: int = 0
-    mix: tuple[str, ...] | None = None  # None: every transaction type
-
-    def strategy(self) -> st.SearchStrategy[Workload]:
-        return workloads(
-            accounts=self.accounts,
-            hot_fraction=self.hot_fraction,
-            zipf=self.zipf,
-            fee=self.fee,
-            mix=self.mix,
-            block_size=(1, 12),
-        )
-
-    def restricted(self, kinds: frozenset[str] | None) -> Contention | None:
-        """This shape with only the transaction kinds an engine supports; None if none is left."""
-        if kinds is None:
-            return self
-        mix = tuple(kind for kind in (self.mix or sorted(GENERATORS)) if kind in kinds)
-        return dataclasses.replace(self, mix=mix) if mix else None
-
-
-CONTENTION = (
-    Contention(
-        "payments",
-        accounts=3,
-        hot_fraction=0.3,
-        fee=1,
-        mix=("erc20.transfer", "erc20.transfer_from", "erc20.approve"),
-    ),
-    Contention("contended", accounts=2),
-    Contention("hot-key", accounts=50, hot_fraction=0.5, zipf=1.2, fee=1),
-    Contention("low", accounts=1_000),
-)
-
-
-#: Schedules: an explicit prefix (shrinkable), then either a seeded random stream (fine to
-#: coarse interleavings) or PCT with a few priority change points.
-SCHEDULES = st.one_of(
-    st.builds(
-        Schedule,
-        st.lists(st.integers(0, 3), max_size=64),
-        st.integers(0, 2**32 - 1),
-        st.sampled_from([0.0, 0.9, 0.99]),
-    ),
-    st.builds(
-        Schedule,
-        st.just([]),
-        st.integers(0, 2**32 - 1),
-        st.just(0.0),
-        st.integers(1, 4),
-        st.sampled_from([200, 1_000, 5_000]),
-    ),
-)
-
+from .example import failure_of, preemptive_threads, run_example, taken_choices
+from .failure import Failure, Outcome
+from .profiles import CONTENTION, PROFILES, SCHEDULES, Contention, Profile
 
 # -- events -----------------------------------------------------------------------------------
 
@@ -125,6 +42,8 @@ class ExampleRan:
     target: str
     contention: str
     failed: bool
+    #: the example's workload, for listeners that measure what generation reached
+    workload: Workload | None = None
 
 
 @dataclass(frozen=True)
@@ -137,72 +56,6 @@ Listener = Callable[[Event], None]
 
 
 # -- one example --------------------------------------------------------------------------------
-
-
-def run_example(
-    target: Target, workload: Workload, workers: int, schedule: Schedule | None
-) -> Problem | None:
-    """Run one workload through the target: the first problem, or None."""
-    engine = target.build(workers, schedule if target.deterministic else None)
-    state = dict(workload.state)
-    for index, block in enumerate(workload.blocks):
-        try:
-            got = engine.execute(block, state)
-        except Hang as hang:
-            return Problem(FailureKind.HANG, index, f"block {index}: {hang}")
-        except ExternalEngineError:
-            raise  # not a verdict on the engine's results: it could not be heard
-        except Exception as err:
-            message = f"block {index}: engine raised {type(err).__name__}: {err}"
-            return Problem(FailureKind.CRASH, index, message)
-        try:
-            want = reference(block, state, got.order)
-        except ValueError as err:
-            return Problem(FailureKind.DIVERGENCE, index, f"block {index}: {err}")
-        divergence = first_divergence(
-            want, got, block.txs, state, block=index, traces=target.traces
-        )
-        if divergence is not None:
-            return Problem(FailureKind.DIVERGENCE, index, divergence.explain(), divergence)
-        post = dict(state)
-        apply_writes(post, got.writes.items())
-        violation = check_invariants(state, post, got)
-        if violation is not None:
-            message = f"block {index}: {violation.explain()}"
-            return Problem(FailureKind.INVARIANT, index, message, violation=violation)
-        state = post
-    return None
-
-
-def taken_choices(
-    target: Target, workload: Workload, workers: int, schedule: Schedule
-) -> list[int]:
-    """Re-run a deterministic example to record every choice it took (for an exact replay)."""
-    engine = target.build(workers, schedule)
-    runtime = getattr(engine, "runtime", None)
-    state = dict(workload.state)
-    for block in workload.blocks:
-        try:
-            result = engine.execute(block, state)
-        except Exception:
-            break
-        apply_writes(state, result.writes.items())
-    if isinstance(runtime, DeterministicRuntime):
-        return list(runtime.taken)
-    faults = getattr(engine, "faults", None)
-    return [faults.seed] if isinstance(faults, Faults) else []  # a simulation's fault plan
-
-
-@contextmanager
-def preemptive_threads() -> Iterator[None]:
-    """CPython switches threads every 5 ms by default; make it every microsecond so races
-    between real threads actually happen while a thread target is checked."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(old)
 
 
 # -- a campaign -----------------------------------------------------------------------------------
@@ -306,7 +159,7 @@ class Campaign:
                         break
             except ExternalEngineError as err:
                 raise _Unusable(err) from None
-            self.publish(ExampleRan(target.spec, contention.name, problem is not None))
+            self.publish(ExampleRan(target.spec, contention.name, problem is not None, workload))
             if problem is None:
                 return
             if outcome.seconds_to_failure is None:
@@ -363,20 +216,6 @@ def minimize(target: Target, failure: Failure, schedule: Schedule, seconds: floa
         return failure
     choices = taken_choices(target, workload, failure.workers, schedule)
     return failure_of(target, failure.contention, problem, workload, failure.workers, choices)
-
-
-def failure_of(
-    target: Target,
-    contention: str,
-    problem: Problem,
-    workload: Workload,
-    workers: int,
-    schedule: list[int] | None,
-) -> Failure:
-    """A failure of ``target`` on an example, with the parallelism named as the engine counts."""
-    return Failure(
-        target.spec, contention, problem, workload, workers, schedule, target.parallelism(workers)
-    )
 
 
 @contextmanager

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from txlanes.executor.mutants import ENGINE_MUTANTS, HARD_MUTANTS, Mutant
 from txlanes.executor.registry import resolve
 
-from .campaign import CONTENTION, PROFILES, Campaign, Profile
+from .campaign import Campaign
+from .profiles import CONTENTION, PROFILES, Profile
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from txlanes.executor.ray_cluster import RayUnavailable, connect, gather
 from txlanes.executor.registry import resolve, runs_here
 
-from .campaign import Campaign, CheckFinished, CheckStarted, Contention, Profile
+from .campaign import Campaign, CheckFinished, CheckStarted
 from .failure import Outcome
+from .profiles import Contention, Profile
 
 
 def run_on_ray(campaign: Campaign, address: str | None = None) -> list[Outcome]:

@@ -19,7 +19,7 @@ from txlanes.models.workload import (
     workload_to_json,
 )
 
-from .campaign import failure_of, run_example
+from .example import failure_of, run_example
 from .failure import Failure, FailureKind, Problem
 
 FORMAT = "txlanes-replay"

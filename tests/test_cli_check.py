@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from txlanes.checker.campaign import CONTENTION
+from txlanes.checker.profiles import CONTENTION
 from txlanes.cli import main
 from txlanes.executor.registry import DEFAULT_CHECK
 

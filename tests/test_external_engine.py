@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign, Contention, run_example
+from txlanes.checker.campaign import Campaign
+from txlanes.checker.example import run_example
+from txlanes.checker.profiles import CONTENTION, PROFILES, Contention
 from txlanes.cli import main
 from txlanes.executor.external import ExternalEngine, ExternalEngineError
 from txlanes.executor.registry import resolve

@@ -6,8 +6,10 @@ import random
 
 import pytest
 
-from txlanes.checker.campaign import PROFILES, Campaign, Contention, run_example
+from txlanes.checker.campaign import Campaign
+from txlanes.checker.example import run_example
 from txlanes.checker.kill import kill_isolated
+from txlanes.checker.profiles import PROFILES, Contention
 from txlanes.executor.blockstm import Schedule
 from txlanes.executor.mutants import ENGINE_MUTANTS, HARD_MUTANTS
 from txlanes.executor.registry import resolve

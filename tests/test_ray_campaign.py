@@ -13,7 +13,8 @@ from txlanes.executor.registry import Target
 from txlanes.executor.sequential import SequentialEngine
 
 RAY_CAMPAIGN = """
-from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign
+from txlanes.checker.campaign import Campaign
+from txlanes.checker.profiles import CONTENTION, PROFILES
 from txlanes.checker.ray_campaign import run_on_ray
 from txlanes.checker.replay import replay
 from txlanes.executor.registry import resolve

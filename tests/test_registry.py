@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from txlanes.checker.campaign import CONTENTION, Campaign
+from txlanes.checker.campaign import Campaign
+from txlanes.checker.profiles import CONTENTION
 from txlanes.checker.replay import failure_from_json
 from txlanes.cli import main
 from txlanes.executor.blockstm import BlockSTMEngine, DeterministicRuntime, ThreadRuntime

@@ -9,7 +9,8 @@ from typing import Any
 from rich.console import Console
 
 from txlanes import __version__
-from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign
+from txlanes.checker.campaign import Campaign
+from txlanes.checker.profiles import CONTENTION, PROFILES
 from txlanes.checker.ray_campaign import run_on_ray
 from txlanes.checker.replay import failure_to_json
 from txlanes.executor.external import ExternalEngineError

@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from txlanes.checker.campaign import PROFILES
+from txlanes.checker.profiles import PROFILES
 from txlanes.executor.registry import BUILTINS
 
 from .errors import UsageError

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from txlanes.checker.campaign import CONTENTION, PROFILES, Campaign, failure_of, run_example
+from txlanes.checker.campaign import Campaign
+from txlanes.checker.example import failure_of, run_example
+from txlanes.checker.profiles import CONTENTION, PROFILES
 from txlanes.executor.blockstm import Schedule
 from txlanes.executor.external import ExternalEngineError
 from txlanes.executor.registry import Target, TargetError, resolve

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from txlanes.checker.campaign import preemptive_threads
 from txlanes.checker.equivalence import first_divergence
+from txlanes.checker.example import preemptive_threads
 from txlanes.executor import BlockResult, SequentialEngine
 from txlanes.executor.blockstm import BlockSTMEngine, Hang, Schedule
 from txlanes.executor.blockstm.mvmemory import MVMemory

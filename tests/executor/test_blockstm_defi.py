@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from txlanes.checker.campaign import preemptive_threads
 from txlanes.checker.equivalence import first_divergence
+from txlanes.checker.example import preemptive_threads
 from txlanes.checker.strategies import workloads
 from txlanes.executor import BlockSTMEngine, SequentialEngine, apply_writes
 from txlanes.executor.blockstm import Schedule

@@ -1,0 +1,99 @@
+"""One example: a workload run through an engine and judged against sequential execution and
+the spec's invariants, block by block — the unit every campaign, replay and pytest check runs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from txlanes.executor.blockstm import DeterministicRuntime, Hang, Schedule
+from txlanes.executor.external import ExternalEngineError
+from txlanes.executor.registry import Target
+from txlanes.executor.result import apply_writes
+from txlanes.executor.sharded.simnet import Faults
+from txlanes.models.workload import Workload
+
+from .equivalence import first_divergence, reference
+from .failure import Failure, FailureKind, Problem
+from .invariants import check_invariants
+
+
+def run_example(
+    target: Target, workload: Workload, workers: int, schedule: Schedule | None
+) -> Problem | None:
+    """Run one workload through the target: the first problem, or None."""
+    engine = target.build(workers, schedule if target.deterministic else None)
+    state = dict(workload.state)
+    for index, block in enumerate(workload.blocks):
+        try:
+            got = engine.execute(block, state)
+        except Hang as hang:
+            return Problem(FailureKind.HANG, index, f"block {index}: {hang}")
+        except ExternalEngineError:
+            raise  # not a verdict on the engine's results: it could not be heard
+        except Exception as err:
+            message = f"block {index}: engine raised {type(err).__name__}: {err}"
+            return Problem(FailureKind.CRASH, index, message)
+        try:
+            want = reference(block, state, got.order)
+        except ValueError as err:
+            return Problem(FailureKind.DIVERGENCE, index, f"block {index}: {err}")
+        divergence = first_divergence(
+            want, got, block.txs, state, block=index, traces=target.traces
+        )
+        if divergence is not None:
+            return Problem(FailureKind.DIVERGENCE, index, divergence.explain(), divergence)
+        post = dict(state)
+        apply_writes(post, got.writes.items())
+        violation = check_invariants(state, post, got)
+        if violation is not None:
+            message = f"block {index}: {violation.explain()}"
+            return Problem(FailureKind.INVARIANT, index, message, violation=violation)
+        state = post
+    return None
+
+
+def taken_choices(
+    target: Target, workload: Workload, workers: int, schedule: Schedule
+) -> list[int]:
+    """Re-run a deterministic example to record every choice it took (for an exact replay)."""
+    engine = target.build(workers, schedule)
+    runtime = getattr(engine, "runtime", None)
+    state = dict(workload.state)
+    for block in workload.blocks:
+        try:
+            result = engine.execute(block, state)
+        except Exception:
+            break
+        apply_writes(state, result.writes.items())
+    if isinstance(runtime, DeterministicRuntime):
+        return list(runtime.taken)
+    faults = getattr(engine, "faults", None)
+    return [faults.seed] if isinstance(faults, Faults) else []  # a simulation's fault plan
+
+
+@contextmanager
+def preemptive_threads() -> Iterator[None]:
+    """CPython switches threads every 5 ms by default; make it every microsecond so races
+    between real threads actually happen while a thread target is checked."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
+
+
+def failure_of(
+    target: Target,
+    contention: str,
+    problem: Problem,
+    workload: Workload,
+    workers: int,
+    schedule: list[int] | None,
+) -> Failure:
+    """A failure of ``target`` on an example, with the parallelism named as the engine counts."""
+    return Failure(
+        target.spec, contention, problem, workload, workers, schedule, target.parallelism(workers)
+    )
