@@ -10,21 +10,23 @@ exactly. Progress and results are published as typed events for the reporters.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, HypothesisWarning
 
 from txlanes.executor.blockstm import Schedule
 from txlanes.executor.external import ExternalEngineError
 from txlanes.executor.registry import Target
-from txlanes.models.workload import Block, Workload
+from txlanes.models.workload import Workload
 
 from .example import failure_of, preemptive_threads, run_example, taken_choices
-from .failure import Failure, Outcome
+from .failure import Failure, FailureKind, Outcome
+from .minimize import minimize
 from .profiles import CONTENTION, PROFILES, SCHEDULES, Contention, Profile
 
 # -- events -----------------------------------------------------------------------------------
@@ -84,6 +86,10 @@ class Campaign:
     listeners: list[Listener] = field(default_factory=list)
     #: Seconds of shrinking after the first failure; then the smallest so far is reported.
     shrink_seconds: float = 10.0
+    #: Seconds of minimizing after Hypothesis (checker/minimize.py), and how many runs of each
+    #: candidate an engine that is not deterministic gets (one of them must fail).
+    minimize_seconds: float = 10.0
+    minimize_runs: int = 5
     #: Stop at the first failing (target, contention): enough for a CI gate's verdict.
     stop_on_failure: bool = False
     #: (target, contention) pairs not run: none of the contention's kinds is in the target's.
@@ -173,51 +179,53 @@ class Campaign:
             raise _Falsified()
 
         context = preemptive_threads() if not target.deterministic else _nothing()
-        with context:
+        with context, seed_alone_decides(), warnings.catch_warnings():
+            # a failing example's repr is built for a report the campaign does not print
+            warnings.simplefilter("ignore", HypothesisWarning)
             try:
                 holds()
             except _Unusable as unusable:
                 raise unusable.error from None
             except _Falsified:
-                outcome.failure = found[-1]  # Hypothesis replays the shrunk example last
-                if target.deterministic and best_schedule[0] is not None:
-                    outcome.failure = minimize(target, found[-1], best_schedule[0], 5.0)
-            except Flaky:
-                outcome.failure = min(found, key=lambda f: f.txs)  # a race that did not repeat
+                # Hypothesis replays the shrunk example last
+                outcome.failure = self.smallest(target, found[-1], best_schedule[0])
+            except Flaky:  # a race that did not repeat
+                outcome.failure = self.smallest(target, min(found, key=lambda f: f.txs), None)
         outcome.seconds = time.perf_counter() - start
         self.publish(CheckFinished(outcome))
         return outcome
 
-
-def minimize(target: Target, failure: Failure, schedule: Schedule, seconds: float) -> Failure:
-    """After Hypothesis: drop transactions one at a time while the example, under the same
-    schedule, still fails — shrinking the workload alone, which a joint shrink of workload and
-    schedule often cannot."""
-    deadline = time.perf_counter() + seconds
-    workload, problem = failure.workload, failure.problem
-    progress = True
-    while progress and time.perf_counter() < deadline:
-        progress = False
-        for b, block in enumerate(workload.blocks):
-            for t in range(len(block.txs)):
-                smaller = Block(block.txs[:t] + block.txs[t + 1 :], block.env)
-                candidate = Workload(
-                    workload.state, [*workload.blocks[:b], smaller, *workload.blocks[b + 1 :]]
-                )
-                found = run_example(target, candidate, failure.workers, schedule)
-                if found is not None:
-                    workload, problem, progress = candidate, found, True
-                    break
-                if time.perf_counter() > deadline:
-                    break
-            if progress:
-                break
-    if workload is failure.workload:
-        return failure
-    choices = taken_choices(target, workload, failure.workers, schedule)
-    return failure_of(target, failure.contention, problem, workload, failure.workers, choices)
+    def smallest(self, target: Target, failure: Failure, schedule: Schedule | None) -> Failure:
+        """``failure`` minimized (every engine; a deterministic one under its schedule)."""
+        if failure.kind is FailureKind.HANG and target.block_timeout is not None:
+            return failure  # each run may leave a thread behind: report it as it was found
+        runs = 1 if target.deterministic else self.minimize_runs
+        return minimize(target, failure, schedule, runs=runs, seconds=self.minimize_seconds)
 
 
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+@contextmanager
+def seed_alone_decides() -> Iterator[None]:
+    """Generation that depends only on the seed. Hypothesis mixes into generation constants it
+    parses from every *local* module loaded (an editable install is local), so one seed
+    generated differently depending on what the process had imported. Within a campaign it sees
+    none: the strategies draw the spec's boundary values themselves."""
+    from hypothesis.internal.conjecture import providers
+    from hypothesis.internal.constants_ast import Constants
+
+    original = getattr(providers, "_get_local_constants", None)
+    if original is None:  # a Hypothesis without local constants: nothing to neutralize
+        yield
+        return
+    none = Constants()
+    providers.CONSTANTS_CACHE.cache.clear()
+    setattr(providers, "_get_local_constants", lambda: none)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(providers, "_get_local_constants", original)  # noqa: B010
+        providers.CONSTANTS_CACHE.cache.clear()

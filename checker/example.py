@@ -4,19 +4,57 @@ the spec's invariants, block by block — the unit every campaign, replay and py
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from txlanes.executor.blockstm import DeterministicRuntime, Hang, Schedule
 from txlanes.executor.external import ExternalEngineError
 from txlanes.executor.registry import Target
-from txlanes.executor.result import apply_writes
+from txlanes.executor.result import BlockResult, Engine, apply_writes
 from txlanes.executor.sharded.simnet import Faults
-from txlanes.models.workload import Workload
+from txlanes.models.context import Key
+from txlanes.models.workload import Block, Workload
 
 from .equivalence import first_divergence, reference
 from .failure import Failure, FailureKind, Problem
 from .invariants import check_invariants
+
+
+class _Late(Exception):
+    """The engine did not finish a block within its watchdog's deadline."""
+
+
+class _Raised(Exception):
+    """What the engine raised in its watchdog's thread — whatever it was (``SystemExit``
+    included): the engine's failure, not the checker's."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _within(seconds: float, engine: Engine, block: Block, state: dict[Key, int]) -> object:
+    """``engine.execute(block, state)`` on a thread of its own, waited for ``seconds``: an
+    in-process engine that deadlocks or spins becomes a named hang instead of a gate that
+    never answers (the thread is left behind, a daemon)."""
+    box: list[tuple[bool, object]] = []
+
+    def run() -> None:
+        try:
+            box.append((True, engine.execute(block, state)))
+        except BaseException as err:  # every way out of it is the engine's doing
+            box.append((False, err))
+
+    thread = threading.Thread(target=run, name="txlanes-engine-under-test", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if not box:
+        raise _Late()
+    ok, value = box[0]
+    if not ok:
+        assert isinstance(value, BaseException)
+        raise _Raised(value)
+    return value
 
 
 def run_example(
@@ -27,17 +65,31 @@ def run_example(
     state = dict(workload.state)
     for index, block in enumerate(workload.blocks):
         try:
-            got = engine.execute(block, state)
+            if target.block_timeout is None:
+                got: object = engine.execute(block, state)
+            else:
+                got = _within(target.block_timeout, engine, block, state)
         except Hang as hang:
             return Problem(FailureKind.HANG, index, f"block {index}: {hang}")
+        except _Late:
+            seconds = f"{target.block_timeout:g}"
+            message = f"block {index}: the engine did not finish within {seconds} s"
+            return Problem(FailureKind.HANG, index, message)
         except ExternalEngineError:
             raise  # not a verdict on the engine's results: it could not be heard
+        except _Raised as raised:
+            err = raised.error
+            message = f"block {index}: engine raised {type(err).__name__}: {err}"
+            return Problem(FailureKind.CRASH, index, message)
         except Exception as err:
             message = f"block {index}: engine raised {type(err).__name__}: {err}"
             return Problem(FailureKind.CRASH, index, message)
+        if not isinstance(got, BlockResult):
+            message = f"block {index}: engine returned {type(got).__name__}, not a BlockResult"
+            return Problem(FailureKind.CRASH, index, message)
         try:
             want = reference(block, state, got.order)
-        except ValueError as err:
+        except (ValueError, TypeError) as err:
             return Problem(FailureKind.DIVERGENCE, index, f"block {index}: {err}")
         divergence = first_divergence(
             want, got, block.txs, state, block=index, traces=target.traces

@@ -63,6 +63,8 @@ class Failure:
     parallelism: str = ""
     #: the failure file it was saved to, for ``txlanes replay``
     replay_file: Path | None = None
+    #: (runs that failed, runs) of the final example, for an engine that is not deterministic
+    reproduced: tuple[int, int] | None = None
 
     @property
     def kind(self) -> FailureKind:

@@ -7,11 +7,12 @@ Version 2 names engines in the one registry grammar; a version-1 file (written b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from txlanes.executor.blockstm import Schedule
-from txlanes.executor.registry import resolve
+from txlanes.executor.registry import Target, resolve
 from txlanes.models.workload import (
     WorkloadError,
     read_json_file,
@@ -19,7 +20,7 @@ from txlanes.models.workload import (
     workload_to_json,
 )
 
-from .example import failure_of, run_example
+from .example import failure_of, preemptive_threads, run_example
 from .failure import Failure, FailureKind, Problem
 
 FORMAT = "txlanes-replay"
@@ -93,21 +94,44 @@ def load_failure(path: str | Path) -> Failure:
     return failure
 
 
-def replay(failure: Failure, repetitions: int = 20) -> Failure | None:
-    """Re-run a failure: how it fails now, or None if fixed.
+@dataclass(frozen=True)
+class Replayed:
+    """What re-running a saved failure showed."""
 
-    A deterministic target replays its exact schedule once; a thread target is re-run
-    ``repetitions`` times, since a race need not repeat.
+    #: how it fails now (its first failing run), or None if no run failed
+    failure: Failure | None
+    runs: int
+    failed: int
+    #: whether one run decides: a deterministic engine replays its schedule exactly
+    deterministic: bool
+
+
+def replay(failure: Failure, runs: int = 20) -> Replayed:
+    """Re-run a failure under the conditions the campaign ran it in.
+
+    A deterministic target replays its exact schedule once. Any other target is re-run
+    ``runs`` times with the campaign's preemptive thread switching, since a race need not
+    repeat — and not reproducing it then is no proof that it is fixed.
     """
     target = resolve(failure.target)
     if target.deterministic:
         schedule = Schedule(list(failure.schedule or []))
         problem = run_example(target, failure.workload, failure.workers, schedule)
-    else:
-        for _ in range(repetitions):
-            problem = run_example(target, failure.workload, failure.workers, None)
-            if problem is not None:
-                break
+        return Replayed(_now(target, failure, problem), 1, int(problem is not None), True)
+    found: list[Problem | None] = []
+    with preemptive_threads():
+        while len(found) < runs:
+            found.append(run_example(target, failure.workload, failure.workers, None))
+            if found[-1] is not None and found[-1].kind is FailureKind.HANG:
+                break  # each hang leaves a thread behind: one is enough
+    problems = [p for p in found if p is not None]
+    now = _now(target, failure, problems[0] if problems else None)
+    if now is not None:
+        now.reproduced = (len(problems), len(found))
+    return Replayed(now, len(found), len(problems), False)
+
+
+def _now(target: Target, failure: Failure, problem: Problem | None) -> Failure | None:
     if problem is None:
         return None
     now = failure_of(

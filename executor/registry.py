@@ -16,6 +16,7 @@ rebuilds the very engine that failed. The grammar (the table is docs/engines.md)
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,9 @@ class Target:
     counts: str | None = None
     #: Whether a schedule changes what it does (an interleaving, a fault plan).
     schedules: bool = False
+    #: Seconds one block may take, for an in-process engine txlanes did not write: each block
+    #: then runs under a watchdog, and whatever the engine raises or returns is a named failure.
+    block_timeout: float | None = None
 
     def engine(self, schedule: Schedule | None = None) -> Engine:
         """The engine at the spec's own N (or the engine's default)."""
@@ -235,7 +239,21 @@ def _mutant(spec: str, name: str) -> Target:
     )
 
 
-def _user_engine(spec: str) -> Target:
+def _takes_workers(factory: Callable[..., object]) -> bool:
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or an object without a signature
+        return False
+    found = parameters.get("workers")
+    return found is not None and found.kind in (found.POSITIONAL_OR_KEYWORD, found.KEYWORD_ONLY)
+
+
+def _user_engine(spec: str, timeout: float) -> Target:
+    """``pkg.module:Class``: built afresh for every example — as ``Class(workers=N)`` when it
+    takes ``workers`` (then the campaign varies N and shrinks it), else as ``Class()``. Its
+    optional attributes: ``capabilities`` (the kinds it supports), ``reports_traces`` (False:
+    compare receipts and the diff only), ``deterministic`` (True: the same example always
+    computes the same result, so a failure is minimized without repeated runs)."""
     module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -244,18 +262,35 @@ def _user_engine(spec: str) -> Target:
     factory = getattr(module, attr, None)
     if factory is None:
         raise TargetError(f"engine {spec!r}: module {module_name!r} has no attribute {attr!r}")
+    workers = _takes_workers(factory)
     try:
-        probe = factory()
+        probe = factory(workers=2) if workers else factory()
     except Exception as err:
         raise TargetError(f"engine {spec!r}: constructing it failed: {err}") from None
-    if not callable(getattr(probe, "execute", None)):
-        raise TargetError(f"engine {spec!r}: has no execute(block, state) method")
-    kinds = getattr(probe, "capabilities", None)
+    try:
+        if not callable(getattr(probe, "execute", None)):
+            raise TargetError(f"engine {spec!r}: has no execute(block, state) method")
+        declared = getattr(probe, "capabilities", None)
+        kinds = None if declared is None else frozenset(str(kind) for kind in declared)
+        traces = bool(getattr(probe, "reports_traces", True))
+        deterministic = getattr(probe, "deterministic", False) is True
+    except TargetError:
+        raise
+    except Exception as err:  # a property that raises, capabilities that are not iterable
+        raise TargetError(f"engine {spec!r}: reading what it declares failed: {err}") from None
+
+    def build(n: int | None, schedule: Schedule | None) -> Engine:
+        engine: Engine = factory(workers=n or 4) if workers else factory()
+        return engine
+
     return Target(
         spec,
-        lambda workers, schedule: factory(),
-        traces=bool(getattr(probe, "reports_traces", True)),
-        kinds=None if kinds is None else frozenset(kinds),
+        build,
+        deterministic=deterministic,
+        traces=traces,
+        kinds=kinds,
+        counts="workers" if workers else None,
+        block_timeout=timeout,
     )
 
 
@@ -281,8 +316,8 @@ def runs_here(spec: str) -> bool:
 def resolve(spec: str, *, timeout: float = 10.0, reports: Path = Path("reports")) -> Target:
     """The engine ``spec`` names; :class:`TargetError` if it names none.
 
-    A ``cmd:`` engine may take ``timeout`` seconds per block and saves its transcript under
-    ``reports`` when it misbehaves.
+    A ``cmd:`` or ``pkg.module:Class`` engine may take ``timeout`` seconds per block; a ``cmd:``
+    engine saves its transcript under ``reports`` when it misbehaves.
     """
     if runs_here(spec):
         return _external(spec.removeprefix("cmd:"), timeout, reports)
@@ -293,7 +328,7 @@ def resolve(spec: str, *, timeout: float = 10.0, reports: Path = Path("reports")
     if name in BUILTINS:
         return _builtin(spec, name, count, query)
     if ":" in spec:
-        return _user_engine(spec)
+        return _user_engine(spec, timeout)
     raise TargetError(
         f"unknown engine {spec!r}: use {', '.join(BUILTINS)} (each as NAME[:N][?OPTION=VALUE]), "
         "mutant:NAME, pkg.module:Class or cmd:COMMAND (docs/engines.md)"

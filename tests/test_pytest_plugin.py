@@ -63,7 +63,10 @@ def test_campaign_fixture_catches_a_users_buggy_engine(pytester: pytest.Pytester
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
-        ["FAILED DropsLastWrite · payments (divergence, 1 txs):", "  block 0: post-state*"]
+        [
+            "FAILED DropsLastWrite · payments (divergence, 1 txs, failed 5 of 5 runs):",
+            "  block 0: post-state*",
+        ]
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=True)
+    before = set(threading.enumerate())
     try:
         code: int = args.handler(args, console)
     except (UsageError, WorkloadError, UnknownTransaction) as err:
@@ -74,7 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    _exit_past_stuck_threads(before, code)
     return code
+
+
+def _exit_past_stuck_threads(before: set[threading.Thread], code: int) -> None:
+    """An engine under test may leave a thread of its own running (a deadlock its block's
+    watchdog gave up on); the interpreter would wait for it at exit forever, so exit now."""
+    if any(t not in before and t.is_alive() and not t.daemon for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ def failure_title(failure: Failure) -> str:
     facts = [str(failure.kind), f"{failure.txs} txs"]
     if failure.parallelism:
         facts.append(failure.parallelism)
+    if failure.reproduced is not None:
+        facts.append("failed {} of {} runs".format(*failure.reproduced))
     return f"FAILED {where} ({', '.join(facts)})"
 
 
@@ -58,6 +60,7 @@ def failure_json(failure: Failure) -> dict[str, Any]:
         "txs": failure.txs,
         "workers": failure.workers,
         "parallelism": failure.parallelism,
+        "reproduced": None if failure.reproduced is None else list(failure.reproduced),
         "workload": workload_to_json(failure.workload),
         "replay": "" if failure.replay_file is None else str(failure.replay_file),
         "text": failure_text(failure),
