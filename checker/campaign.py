@@ -84,6 +84,8 @@ class Campaign:
     seed: int = 0
     examples: int | None = None  # overrides the profile's budget
     listeners: list[Listener] = field(default_factory=list)
+    #: How schedules are generated (and shrunk) for engines that take one.
+    schedules: st.SearchStrategy[Schedule] = SCHEDULES
     #: Seconds of shrinking after the first failure; then the smallest so far is reported.
     shrink_seconds: float = 10.0
     #: Seconds of minimizing after Hypothesis (checker/minimize.py), and how many runs of each
@@ -131,7 +133,7 @@ class Campaign:
         best_schedule: list[Schedule | None] = [None]
         start = time.perf_counter()
         repetitions = 1 if target.deterministic else self.profile.thread_repetitions
-        schedules = SCHEDULES
+        schedules = self.schedules
         counts = st.integers(2, 4) if target.count is None else st.just(target.count)
 
         @settings(
