@@ -146,18 +146,21 @@ def accrue_interest(ctx: Context, market: int) -> None:
     borrows = ctx.read((TOTAL_BORROWS, market))
     reserves = ctx.read((TOTAL_RESERVES, market))
     index = ctx.read((BORROW_INDEX, market))
-    rate = borrow_rate(ctx, market, _cash(ctx, market), borrows, reserves)
+    cash = _cash(ctx, market)
+    rate = borrow_rate(ctx, market, cash, borrows, reserves)
     ctx.require(rate <= BORROW_RATE_MAX, "borrow rate is absurdly high")
     simple_factor = mul(ctx, rate, sub(ctx, current, prior, "could not calculate block delta"))
     interest = div(ctx, mul(ctx, simple_factor, borrows), MANTISSA)
     reserve_share = div(ctx, mul(ctx, ctx.read((RESERVE_FACTOR, market)), interest), MANTISSA)
+    borrows_new = add(ctx, interest, borrows)
+    index_new = add(ctx, div(ctx, mul(ctx, simple_factor, index), MANTISSA), index)
     ctx.write((ACCRUAL_BLOCK, market), current)
-    ctx.write((TOTAL_BORROWS, market), add(ctx, interest, borrows))
+    ctx.write((TOTAL_BORROWS, market), borrows_new)
     ctx.write((TOTAL_RESERVES, market), add(ctx, reserve_share, reserves))
-    ctx.write(
-        (BORROW_INDEX, market), add(ctx, div(ctx, mul(ctx, simple_factor, index), MANTISSA), index)
-    )
-    ctx.emit(("AccrueInterest", market, interest, index))
+    ctx.write((BORROW_INDEX, market), index_new)
+    # Compound logs AccrueInterest(cashPrior, interestAccumulated, borrowIndexNew,
+    # totalBorrowsNew); the market stands for the emitting cToken, as in every event here.
+    ctx.emit(("AccrueInterest", market, cash, interest, index_new, borrows_new))
 
 
 @read_only

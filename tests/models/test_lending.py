@@ -102,6 +102,21 @@ def test_interest_accrues_per_block_as_compound_does() -> None:
     assert state.get((TOTAL_BORROWS, 0), 0) == 0
 
 
+def test_accrue_interest_logs_what_compound_logs() -> None:
+    # CToken.accrueInterest emits AccrueInterest(cashPrior, interestAccumulated,
+    # borrowIndexNew, totalBorrowsNew); here led by the market, as every lending event is.
+    state = funded_and_borrowing(usdc_rate=10**12)
+    _, result = execute(state, [RepayBorrow(CAROL, 0, BOB, 0)], BlockEnv(number=11))
+    accrued = result.receipts[0].events[0]
+    # cash before accrual: Alice's 20000e18 supplied less Bob's 100e18 borrowed; interest
+    # 1e12 * 10 blocks * 100e18 // 1e18 = 1e15; new index 1e13 * 1e18 // 1e18 + 1e18 — the index
+    # after accrual, not the 1e18 before it; new total borrows 100e18 + 1e15.
+    assert accrued == ("AccrueInterest", 0, 19_900 * E, 10**15, E + 10**13, 100 * E + 10**15)
+    # No event when the market already accrued in this block.
+    _, again = execute(state, [RepayBorrow(CAROL, 0, BOB, 0)], BlockEnv(number=1))
+    assert "AccrueInterest" not in [e[0] for e in again.receipts[0].events]
+
+
 def test_exchange_rate_grows_with_interest() -> None:
     state = funded_and_borrowing(usdc_rate=10**12)
     state = at(11, state, Supply(CAROL, 0, 1000 * E))
