@@ -67,6 +67,11 @@ class _Falsified(Exception):
     pass
 
 
+class _OutOfTime(BaseException):
+    """Shrinking ran out of time. A BaseException, so Hypothesis stops at once instead of
+    taking it for a failure to shrink (it lets such exceptions through, as KeyboardInterrupt)."""
+
+
 class _Unusable(BaseException):
     """Carries an ``ExternalEngineError`` out of Hypothesis, which would otherwise shrink it."""
 
@@ -150,14 +155,7 @@ class Campaign:
         @given(contention.strategy(), counts, schedules)
         def holds(workload: Workload, workers: int, schedule: Schedule) -> None:
             if found and time.perf_counter() - start > shrink_deadline[0]:
-                # Out of shrinking time: only the smallest failure found so far still fails,
-                # so Hypothesis settles on it at once instead of searching on.
-                best = found[-1]
-                if (workload, workers) == (best.workload, best.workers) and (
-                    schedule == best_schedule[0]
-                ):
-                    raise _Falsified()
-                return
+                raise _OutOfTime()  # the smallest failure so far is the one reported
             outcome.examples += 1
             problem = None
             try:
@@ -188,8 +186,9 @@ class Campaign:
                 holds()
             except _Unusable as unusable:
                 raise unusable.error from None
-            except _Falsified:
-                # Hypothesis replays the shrunk example last
+            except (_Falsified, _OutOfTime):
+                # the last failure found is the smallest: Hypothesis replays the shrunk example
+                # last, and each failure it finds while shrinking is smaller than the one before
                 outcome.failure = self.smallest(target, found[-1], best_schedule[0])
             except Flaky:  # a race that did not repeat
                 outcome.failure = self.smallest(target, min(found, key=lambda f: f.txs), None)

@@ -33,7 +33,7 @@ class Divergence:
 
     block: int
     tx_index: int | None  # None: only the post-state differs
-    aspect: str  # "receipt", "read", "write" or "state"
+    aspect: str  # "receipt", "read", "repeatable read", "write" or "state"
     key: Key | None
     expected: object
     observed: object
@@ -60,6 +60,13 @@ class Divergence:
                 f"execution, but from {_writer(self.observed_writer)} in the engine"
                 + _values(self.expected, self.observed)
                 + same
+            )
+        if self.aspect == "repeatable read":
+            return (
+                f"{where}: read {key} twice in one incarnation, from "
+                f"{_writer(self.expected_writer)} and from {_writer(self.observed_writer)}"
+                + _values(self.expected, self.observed)
+                + " (a non-repeatable read: a transaction must see one version of a key)"
             )
         if self.aspect == "write":
             return f"{where}: wrote {key}" + _values(self.expected, self.observed)
@@ -148,14 +155,7 @@ def first_divergence(
 
     def seen(result: BlockResult, index: int, key: Key) -> object:
         """The value a read saw, reconstructed from the trace: the writer's write or pre-state."""
-        writer = result.traces[index].reads.get(key)
-        if writer is None:
-            return _ABSENT
-        if writer == PRE_STATE:
-            return pre_state.get(key, 0)
-        if 0 <= writer < index:
-            return result.traces[writer].writes.get(key, _ABSENT)
-        return f"<impossible writer {writer}>"
+        return _seen_at(result, pre_state, index, key, result.traces[index].reads.get(key))
 
     if len(observed.receipts) != len(txs):
         return Divergence(
@@ -190,6 +190,21 @@ def first_divergence(
                 want_w,
                 got_w,
             )
+        trace = observed.traces[i]
+        for key, writer in trace.rereads:
+            first = trace.reads.get(key)
+            if writer != first:
+                return Divergence(
+                    block,
+                    i,
+                    "repeatable read",
+                    key,
+                    seen(observed, i, key),
+                    _seen_at(observed, pre_state, i, key, writer),
+                    tx,
+                    first,
+                    writer,
+                )
         wrong = _first_mismatch(expected.traces[i].writes, observed.traces[i].writes)
         if wrong is not None:
             return Divergence(
@@ -212,6 +227,19 @@ def first_divergence(
             observed.writes.get(final, _ABSENT),
         )
     return None
+
+
+def _seen_at(
+    result: BlockResult, pre_state: Mapping[Key, int], index: int, key: Key, writer: int | None
+) -> object:
+    """The value transaction ``index`` saw reading ``key`` from ``writer``."""
+    if writer is None:
+        return _ABSENT
+    if writer == PRE_STATE:
+        return pre_state.get(key, 0)
+    if 0 <= writer < index:
+        return result.traces[writer].writes.get(key, _ABSENT)
+    return f"<impossible writer {writer}>"
 
 
 def _diff_reads(

@@ -4,7 +4,10 @@ Hypothesis shrinks the workload, worker count and schedule together, which often
 smaller workload under the same schedule interleaves differently), and it cannot shrink a race
 on real threads at all: a step that happens not to fail looks like a pass. Here each candidate
 is run ``runs`` times — once for a deterministic engine — and kept when one run fails with the
-same :func:`signature`, so minimizing never slides to another bug. The passes, repeated until
+same :func:`signature`, so minimizing never slides to another bug. A deterministic engine's
+candidate is also tried under a few sibling schedules (:func:`siblings`: the same kind of
+schedule on other seeds), since the smaller block usually needs another interleaving to fail
+the same way; the replay records the choices of the one that failed. The passes, repeated until
 none helps or time is up: drop a block, drop a transaction, merge two blocks, drop the fee,
 fewer workers, smaller quantities (0, 1, then halving).
 """
@@ -62,8 +65,8 @@ def _smaller(example: _Example, target: Target) -> Iterator[_Example]:
         for b in range(len(blocks)):
             yield with_blocks([*blocks[:b], *blocks[b + 1 :]])
     for b, block in enumerate(blocks):
-        for t in range(len(block.txs)):
-            smaller = Block(block.txs[:t] + block.txs[t + 1 :], block.env)
+        for start, stop in _cuts(len(block.txs)):
+            smaller = Block(block.txs[:start] + block.txs[stop:], block.env)
             yield with_blocks([*blocks[:b], smaller, *blocks[b + 1 :]])
     for b in range(len(blocks) - 1):
         merged = Block(blocks[b].txs + blocks[b + 1].txs, blocks[b].env)
@@ -82,6 +85,17 @@ def _smaller(example: _Example, target: Target) -> Iterator[_Example]:
                 yield with_blocks([*blocks[:b], Block(txs, block.env), *blocks[b + 1 :]])
 
 
+def _cuts(size: int) -> Iterator[tuple[int, int]]:
+    """Ranges of transactions to drop from a block of ``size``: halves, quarters, ... then one
+    at a time (delta debugging's complements), so a block of a hundred shrinks in tens of runs
+    where dropping one at a time would need hundreds."""
+    width = size // 2
+    while width > 1:
+        yield from ((start, min(start + width, size)) for start in range(0, size, width))
+        width //= 2
+    yield from ((t, t + 1) for t in range(size))
+
+
 def _lower_quantities(tx: Tx) -> Iterator[Tx]:
     for spec in tx_fields(type(tx)):
         value = getattr(tx, spec.name)
@@ -90,6 +104,22 @@ def _lower_quantities(tx: Tx) -> Iterator[Tx]:
         for lower in dict.fromkeys((0, 1, value // 2)):
             if lower < value:
                 yield dataclasses.replace(tx, **{spec.name: lower})
+
+
+#: How many sibling schedules a deterministic engine's candidate is also tried under, once it
+#: has at most ``SIBLINGS_FROM`` transactions (a large candidate is costly to run four times, and
+#: the big cuts come first anyway).
+SIBLINGS = 3
+SIBLINGS_FROM = 16
+
+
+def siblings(schedule: Schedule) -> list[Schedule]:
+    """``schedule``, then the same kind of schedule (stickiness, PCT depth, delays) without its
+    explicit prefix on other seeds."""
+    seed = schedule.seed or 0
+    return [schedule] + [
+        dataclasses.replace(schedule, choices=[], seed=seed + k) for k in range(1, SIBLINGS + 1)
+    ]
 
 
 def minimize(
@@ -101,12 +131,19 @@ def minimize(
     deadline = time.perf_counter() + seconds
     want = signature(failure.problem)
     best, problem = _Example(failure.workload, failure.workers), failure.problem
+    interleaves = target.deterministic and target.schedules and schedule is not None
+    tries = siblings(schedule) if interleaves and schedule is not None else [schedule]
+    failing = schedule
 
     def fails(example: _Example) -> Problem | None:
+        nonlocal failing
+        small = sum(len(block.txs) for block in example.workload.blocks) <= SIBLINGS_FROM
         for _ in range(runs):
-            found = run_example(target, example.workload, example.workers, schedule)
-            if found is not None and signature(found) == want:
-                return found
+            for sibling in tries if small else [failing]:
+                found = run_example(target, example.workload, example.workers, sibling)
+                if found is not None and signature(found) == want:
+                    failing = sibling
+                    return found
         return None
 
     progress = True
@@ -121,8 +158,8 @@ def minimize(
                 break
     choices = failure.schedule
     changed = best.workload is not failure.workload or best.workers != failure.workers
-    if target.deterministic and schedule is not None and changed:
-        choices = taken_choices(target, best.workload, best.workers, schedule)
+    if target.deterministic and failing is not None and changed:
+        choices = taken_choices(target, best.workload, best.workers, failing)
     smallest = failure_of(target, failure.contention, problem, best.workload, best.workers, choices)
     if not target.deterministic:
         reproduced = sum(

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from txlanes.executor.blockstm import Schedule
 from txlanes.models.workload import Workload
 
+from .schedules import SCHEDULES as SCHEDULES
 from .strategies import GENERATORS, workloads
 
 
@@ -31,7 +31,14 @@ PROFILES = {
 
 @dataclass(frozen=True)
 class Contention:
-    """A workload shape: Block-STM's sweep runs from 2 accounts (fully contended) upwards."""
+    """A workload shape: Block-STM's sweep runs from 2 accounts (fully contended) upwards.
+
+    Workloads are 1 to 3 blocks (a later block reads what an earlier one wrote: caches and
+    state carried across a block boundary are exercised) whose environments vary: block
+    numbers jump, the fee is sometimes off. ``block_size`` is (min, max): most blocks have at
+    most 12 transactions, a few are large, up to the maximum (``strategies.LARGE_BLOCKS_PERCENT``),
+    so that an engine's workers, chunks or shards all get some of a block.
+    """
 
     name: str
     accounts: int
@@ -39,6 +46,10 @@ class Contention:
     zipf: float = 0.0
     fee: int = 0
     mix: tuple[str, ...] | None = None  # None: every transaction type
+    block_size: tuple[int, int] = (1, 200)
+    blocks: tuple[int, int] = (1, 3)
+    #: how much more often the spec's special values and cases are drawn (strategies._Pick)
+    edges: int = 1
 
     def strategy(self) -> st.SearchStrategy[Workload]:
         return workloads(
@@ -47,7 +58,10 @@ class Contention:
             zipf=self.zipf,
             fee=self.fee,
             mix=self.mix,
-            block_size=(1, 12),
+            block_size=self.block_size,
+            blocks=self.blocks,
+            vary_env=True,
+            edges=self.edges,
         )
 
     def restricted(self, kinds: frozenset[str] | None) -> Contention | None:
@@ -69,24 +83,9 @@ CONTENTION = (
     Contention("contended", accounts=2),
     Contention("hot-key", accounts=50, hot_fraction=0.5, zipf=1.2, fee=1),
     Contention("low", accounts=1_000),
-)
-
-
-#: Schedules: an explicit prefix (shrinkable), then either a seeded random stream (fine to
-#: coarse interleavings) or PCT with a few priority change points.
-SCHEDULES = st.one_of(
-    st.builds(
-        Schedule,
-        st.lists(st.integers(0, 3), max_size=64),
-        st.integers(0, 2**32 - 1),
-        st.sampled_from([0.0, 0.9, 0.99]),
-    ),
-    st.builds(
-        Schedule,
-        st.just([]),
-        st.integers(0, 2**32 - 1),
-        st.just(0.0),
-        st.integers(1, 4),
-        st.sampled_from([200, 1_000, 5_000]),
-    ),
+    # The middle of Block-STM's sweep: conflicts are neither everywhere nor nowhere.
+    Contention("mid", accounts=8),
+    # The spec's edges: boundary values, zero and fresh addresses, unknown ids and targeted
+    # cases six times as often, to reach every (kind, revert reason) (docs/coverage.md).
+    Contention("edges", accounts=4, edges=6),
 )

@@ -26,6 +26,7 @@ from .blockstm.mvmemory import (
     Version,
 )
 from .blockstm.scheduler import ABORTING, READY_TO_EXECUTE, Scheduler, Task
+from .incident_mutants import INCIDENT_MUTANTS
 from .multicore import MultiCoreEngine
 from .multicore.chunks import (
     Chunk,
@@ -338,11 +339,6 @@ ENGINE_MUTANTS: tuple[Mutant, ...] = (
     ),
     *PROTOCOL_ENGINE_MUTANTS,
     _multicore_mutant("multicore-keep-speculation", _keep_speculation),
-)
-
-#: Seeded bugs the default budget does not reliably kill (documented in docs/mutants.md); a
-#: focused search does, and tests/test_mutants.py holds it to that.
-HARD_MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "add-dependency-without-status-check",
         "a race: a transaction waits on one that finished meanwhile and is never woken",
@@ -350,5 +346,11 @@ HARD_MUTANTS: tuple[Mutant, ...] = (
             scheduler=_AddDependencyWithoutStatusCheck, name="add-dependency-without-status-check"
         ),
     ),
+    *(Mutant(*incident) for incident in INCIDENT_MUTANTS),
+)
+
+#: Seeded bugs the default budget does not reliably kill (documented in docs/mutants.md); a
+#: focused search does, and tests/test_mutants.py holds it to that.
+HARD_MUTANTS: tuple[Mutant, ...] = (
     _multicore_mutant("multicore-redo-without-dirtying", _redo_without_dirtying),
 )

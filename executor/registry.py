@@ -235,7 +235,7 @@ def _mutant(spec: str, name: str) -> Target:
         lambda workers, schedule: build(workers or 4, schedule or Schedule()),
         deterministic=True,
         counts=found[0].counts,
-        schedules=True,
+        schedules=found[0].counts != "processes",  # the multi-core engine has no schedule
     )
 
 

@@ -26,11 +26,18 @@ class Receipt(NamedTuple):
 
 
 class TxTrace(NamedTuple):
-    """One transaction's final incarnation: key → writer index read (or PRE_STATE), writes."""
+    """One transaction's final incarnation: key → writer index read (or PRE_STATE), writes.
+
+    ``rereads`` are the other reads of a key the incarnation read more than once, each with the
+    writer it saw, for an engine that reports every read: one transaction must see one version
+    of a key however often it reads it (repeatable reads), so each must name the writer in
+    ``reads``. An engine that serves a repeated read from its first value reports none.
+    """
 
     reads: dict[Key, int]
     writes: dict[Key, int]
     incarnations: int = 1
+    rereads: tuple[tuple[Key, int], ...] = ()
 
 
 @dataclass

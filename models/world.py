@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import amm, derivatives, erc20, governance, lending, oracle, staking
 from .context import Key
+from .uint import MAX_UINT256
 
 #: Every account starts with this much of every token: small enough that reverts are common.
 BALANCE = 10**6
@@ -152,8 +153,10 @@ class World:
         lp_each = state[(erc20.BAL, 2_000, FIRST_ACCOUNT)]
         for i, account in enumerate(active):
             neighbour = active[(i + 1) % len(active)]
-            for token in TOKENS:
+            for token in TOKENS[:-1]:
                 state[(erc20.ALLOWANCE, token, account, neighbour)] = BALANCE // 2
+            # the last token's approval is "infinite", as wallets grant by default
+            state[(erc20.ALLOWANCE, TOKENS[-1], account, neighbour)] = MAX_UINT256
             # Lending: 1 unit of collateral per 50 cTokens (rate 0.02) in market 0, both entered.
             underlying, address = MARKETS[0]
             credit(underlying, address, BALANCE)

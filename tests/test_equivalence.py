@@ -75,3 +75,22 @@ def test_without_traces_only_receipts_and_state_count() -> None:
     observed = copy.deepcopy(reference())
     observed.traces.clear()
     assert first_divergence(reference(), observed, BLOCK.txs, STATE, traces=False) is None
+
+
+def test_a_key_read_twice_from_two_writers_is_a_non_repeatable_read() -> None:
+    observed = copy.deepcopy(reference())
+    first = observed.traces[1]
+    # tx 1 read its own balance from tx 0's write, and again from the pre-state
+    observed.traces[1] = first._replace(rereads=(((BAL, T, 2), PRE_STATE),))
+    found = first_divergence(reference(), observed, BLOCK.txs, STATE)
+    assert found is not None
+    assert (found.tx_index, found.aspect, found.key) == (1, "repeatable read", (BAL, T, 2))
+    assert (found.expected_writer, found.observed_writer) == (0, PRE_STATE)
+    assert (found.expected, found.observed) == (10, 0)
+    assert "read erc20.bal:1:2 twice in one incarnation" in found.explain()
+
+
+def test_a_repeated_read_of_the_same_version_is_fine() -> None:
+    observed = copy.deepcopy(reference())
+    observed.traces[1] = observed.traces[1]._replace(rereads=(((BAL, T, 2), 0),))
+    assert first_divergence(reference(), observed, BLOCK.txs, STATE) is None

@@ -155,3 +155,39 @@ def test_the_node_engine_with_a_lost_update_fails_with_a_small_replayable_counte
     assert resolve(f"cmd:{NODE_ENGINE}").kinds == {
         "erc20.transfer", "erc20.approve", "erc20.transfer_from", "erc20.mint", "erc20.burn"
     }  # fmt: skip
+
+
+def test_rereads_in_an_answer_are_read_and_checked() -> None:
+    """An engine that reports every read of a key it read twice: parsed, and a second version
+    of one key is a named non-repeatable read; a malformed reread is one clear line."""
+    from txlanes.checker.equivalence import first_divergence
+    from txlanes.executor.external.protocol import ProtocolError, parse_result
+    from txlanes.executor.sequential import SequentialEngine
+    from txlanes.models import Block
+    from txlanes.models.erc20 import BAL, Transfer
+
+    state = {(BAL, 1, 1): 100}
+    block = Block((Transfer(1, 1, 2, 10), Transfer(2, 1, 3, 4)))
+    key = "erc20.bal:1:2"
+    answer = {
+        "type": "result",
+        "id": 1,
+        "writes": {"erc20.bal:1:1": "90", "erc20.bal:1:2": "6", "erc20.bal:1:3": "4"},
+        "receipts": [
+            {"ok": True, "reason": None, "events": [["Transfer", "1", "1", "2", "10"]]},
+            {"ok": True, "reason": None, "events": [["Transfer", "1", "2", "3", "4"]]},
+        ],
+        "traces": [
+            {"reads": {"erc20.bal:1:1": -1, key: -1},
+             "writes": {"erc20.bal:1:1": "90", key: "10"}},
+            {"reads": {key: 0, "erc20.bal:1:3": -1},
+             "writes": {key: "6", "erc20.bal:1:3": "4"}, "rereads": [[key, -1]]},
+        ],
+    }  # fmt: skip
+    observed = parse_result(answer, 1, 2, traces=True)
+    assert observed.traces[1].rereads == (((BAL, 1, 2), -1),)
+    found = first_divergence(SequentialEngine().execute(block, state), observed, block.txs, state)
+    assert found is not None and found.aspect == "repeatable read" and found.tx_index == 1
+    answer["traces"][1]["rereads"] = [[key, 1]]  # type: ignore[index]
+    with pytest.raises(ProtocolError, match=r"traces\[1\]\.rereads\[0\]: the writer must be"):
+        parse_result(answer, 1, 2, traces=True)

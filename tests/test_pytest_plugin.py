@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from txlanes.checker.strategies import workloads
 
 @settings(max_examples=25, derandomize=True, database=None, deadline=None)
-@given(workload=workloads(accounts=3, hot_fraction=0.5))
+@given(workload=workloads(accounts=2, hot_fraction=0.5))
 def test_engine_matches_sequential(workload, txlanes_check):
     txlanes_check(workload)
 """

@@ -62,7 +62,8 @@ def test_hot_fraction_concentrates_counterparties() -> None:
 def test_zipf_skews_contracts_towards_the_first() -> None:
     txs = sample(transactions(accounts=10, zipf=2.0, mix=["erc20.transfer"]))
     counts = Counter(t.token for t in txs)  # type: ignore[attr-defined]
-    assert counts[TOKENS[0]] > counts[TOKENS[1]] > counts[TOKENS[2]]
+    # the first token most; the others (and the rare non-world tokens) share what is left
+    assert counts[TOKENS[0]] > 2 * (counts[TOKENS[1]] + counts[TOKENS[2]])
 
 
 def test_mix_weights_select_types() -> None:

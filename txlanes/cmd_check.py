@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ from rich.console import Console
 
 from txlanes import __version__
 from txlanes.checker.campaign import Campaign
+from txlanes.checker.coverage import Coverage
 from txlanes.checker.profiles import CONTENTION, PROFILES
 from txlanes.checker.ray_campaign import run_on_ray
 from txlanes.checker.replay import failure_to_json
@@ -23,6 +25,7 @@ from txlanes.render import (
     check_junit,
     check_markdown,
     check_summary,
+    coverage_text,
     failure_text,
     summary_table,
 )
@@ -45,6 +48,19 @@ def add_parser(commands: Any) -> None:
         choices=[c.name for c in CONTENTION],
         help="contention profiles to run (repeatable; default: all)",
     )
+    check.add_argument(
+        "--block-size",
+        metavar="MIN..MAX",
+        type=options.block_size,
+        help="transactions per generated block, e.g. 1..12 or 100..300 (default: every profile's"
+        " own: mostly 1 to 12, now and then up to 200)",
+    )
+    check.add_argument(
+        "--coverage",
+        action="store_true",
+        help="print what generation reached (per kind, its successes and revert reasons; "
+        "boundary values; behaviours) and write coverage.json beside the reports",
+    )
     options.add_reports_option(check, "check.json, check.xml, check.md and failures/")
     check.set_defaults(handler=cmd_check)
 
@@ -54,6 +70,11 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"--examples must be >= 1, got {args.examples}")
     timeout = options.engine_timeout(args)
     contentions = tuple(c for c in CONTENTION if not args.contention or c.name in args.contention)
+    if args.block_size is not None:
+        contentions = tuple(dataclasses.replace(c, block_size=args.block_size) for c in contentions)
+    if args.coverage and (args.ray or args.ray_address):
+        raise UsageError("--coverage runs here, not on Ray: drop --ray or --coverage")
+    coverage = Coverage()
     try:
         targets = [
             resolve(spec, timeout=timeout, reports=args.reports)
@@ -62,6 +83,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         campaign = Campaign(targets, PROFILES[args.profile], contentions, args.seed, args.examples)
         with TerminalReporter(console) as terminal:
             campaign.listeners.append(terminal)
+            if args.coverage:
+                campaign.listeners.append(coverage)
             if args.ray or args.ray_address:
                 outcomes = run_on_ray(campaign, args.ray_address)
             else:
@@ -83,6 +106,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     write_atomic(args.reports / "check.xml", check_junit(outcomes))
     write_atomic(args.reports / "check.md", check_markdown(outcomes))
 
+    if args.coverage:
+        write_json(args.reports / "coverage.json", coverage.to_json())
+        print(coverage_text(coverage) + "\n")
     print(summary_table(outcomes))
     for outcome in outcomes:
         if outcome.failure is not None:

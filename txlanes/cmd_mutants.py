@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from rich.console import Console
@@ -26,11 +28,15 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_mutants(args: argparse.Namespace, console: Console) -> int:
-    kills = []
-    with console.status("") as status:
-        for i, mutant in enumerate(ENGINE_MUTANTS, 1):
-            status.update(f"mutant {i}/{len(ENGINE_MUTANTS)}: {mutant.name}")
-            kills.append(kill_isolated(mutant, args.profile, args.seed))
+    # each kill is a fresh interpreter (kill_isolated): one per core at a time
+    cores = max(1, min(os.cpu_count() or 1, len(ENGINE_MUTANTS)))
+    with console.status("") as status, ThreadPoolExecutor(cores) as pool:
+        futures = [
+            pool.submit(kill_isolated, mutant, args.profile, args.seed) for mutant in ENGINE_MUTANTS
+        ]
+        for done, _ in enumerate(as_completed(futures), 1):
+            status.update(f"mutants: {done}/{len(futures)} done")
+        kills = [future.result() for future in futures]
     print(kill_table(kills))
     print(f"\n{kill_summary(kills, args.profile, args.seed)}")
     write_atomic(args.reports / "mutants.md", kill_markdown(kills, args.profile, args.seed))

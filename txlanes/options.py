@@ -69,6 +69,20 @@ def add_reports_option(parser: argparse.ArgumentParser, holds: str) -> None:
     )
 
 
+def block_size(text: str) -> tuple[int, int]:
+    """``MIN..MAX`` (or one number) for ``--block-size``: 1 <= MIN <= MAX <= 100,000."""
+    low, sep, high = text.partition("..")
+    try:
+        bounds = (int(low), int(high if sep else low))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be MIN..MAX or N, e.g. 1..12 or 100..300, got {text!r}"
+        ) from None
+    if not 1 <= bounds[0] <= bounds[1] <= 100_000:
+        raise argparse.ArgumentTypeError(f"must satisfy 1 <= MIN <= MAX <= 100000, got {text!r}")
+    return bounds
+
+
 def add_budget_options(parser: argparse.ArgumentParser) -> None:
     """``--profile`` and ``--seed`` of a campaign."""
     parser.add_argument(

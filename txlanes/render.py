@@ -10,6 +10,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from txlanes.checker.coverage import Coverage
 from txlanes.checker.equivalence import describe_tx
 from txlanes.checker.failure import Failure, Outcome
 from txlanes.checker.kill import Kill
@@ -156,6 +157,31 @@ def check_summary(outcomes: list[Outcome], reports: object) -> str:
 
 
 # -- the mutant catalogue ------------------------------------------------------------------------
+
+
+def coverage_text(coverage: Coverage) -> str:
+    """What generation reached: per kind its successes and (kind, revert reason) pairs reached
+    of those the spec can produce, then every pair and behaviour not reached."""
+    report = coverage.to_json()
+    rows = []
+    for kind, row in report["kinds"].items():
+        possible = [r for r in row["reverts"] if r not in row["unreachable"]]
+        reached = sum(1 for r in possible if row["reverts"][r])
+        rows.append([kind, row["txs"], row["ok"], f"{reached}/{len(possible)}"])
+    table = tabulate(rows, ["kind", "txs", "succeeded", "revert reasons reached"], "github")
+    unreached, missing = coverage.unreached(), coverage.missing_behaviours()
+    total = report["expected_pairs"]
+    lines = [
+        f"coverage of {report['examples']} distinct workloads ({report['blocks']} blocks)",
+        table,
+        f"\n{total - len(unreached)}/{total} (kind, revert reason) pairs reached "
+        f"({len(coverage.unreachable_pairs())} more are unreachable from the genesis: "
+        "docs/coverage.md)",
+    ]
+    lines += [f"  not reached: {kind} · {reason}" for kind, reason in unreached]
+    lines += [f"  behaviour not reached: {name}" for name in missing]
+    lines += [f"  reached but declared unreachable: {k} · {r}" for k, r in coverage.unexpected()]
+    return "\n".join(lines)
 
 
 def kill_table(kills: list[Kill]) -> str:

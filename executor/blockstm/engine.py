@@ -37,6 +37,8 @@ class _Outcome:
 
     receipt: Receipt | None
     error: Exception | None = None
+    #: reads of a key already read, with the version each saw (none here: see the context)
+    rereads: tuple[tuple[Key, Version | None], ...] = ()
 
 
 class _IncarnationCtx(BufferedWrites):
@@ -46,7 +48,7 @@ class _IncarnationCtx(BufferedWrites):
     from is exactly the version recorded and later validated.
     """
 
-    __slots__ = ("block", "events", "mv", "pre", "reads", "txn_idx", "values", "writes")
+    __slots__ = ("block", "events", "mv", "pre", "reads", "rereads", "txn_idx", "values", "writes")
 
     def __init__(self, env: BlockEnv, mv: MVMemory, pre: Mapping[Key, int], txn_idx: int) -> None:
         self.block = env
@@ -57,6 +59,8 @@ class _IncarnationCtx(BufferedWrites):
         self.values: dict[Key, int] = {}
         self.writes: dict[Key, int] = {}
         self.events: list[Event] = []
+        #: a second read of a key goes to ``values``, so there are none (a variant may add)
+        self.rereads: tuple[tuple[Key, Version | None], ...] = ()
 
     def read(self, key: Key) -> int:
         if key in self.writes:
@@ -128,6 +132,7 @@ class _BlockRun:
             except Exception as err:  # possibly an artefact of an inconsistent speculative read
                 outcome = _Outcome(None, err)
                 ctx.writes = {}
+            outcome.rereads = ctx.rereads
             self.outcomes[txn_idx] = outcome
             wrote_new = self.mv.record(txn_idx, incarnation, ctx.reads, ctx.writes)
             return self.scheduler.finish_execution(txn_idx, incarnation, wrote_new)
@@ -191,7 +196,8 @@ def _collect(run: _BlockRun) -> BlockResult:
         receipts.append(outcome.receipt)
         reads = {k: (PRE_STATE if v is None else v[0]) for k, v in mv.last_reads[idx].items()}
         writes = mv.written_values(idx)
-        traces.append(TxTrace(reads, writes, scheduler.incarnation[idx] + 1))
+        rereads = tuple((k, PRE_STATE if v is None else v[0]) for k, v in outcome.rereads)
+        traces.append(TxTrace(reads, writes, scheduler.incarnation[idx] + 1, rereads))
     stats = {
         "executions": sum(s.executions for s in run.stats),
         "validations": sum(s.validations for s in run.stats),

@@ -16,6 +16,8 @@ from typing import Final
 
 from txlanes.models.context import Key
 
+from .runtime import labelled
+
 #: A version: (transaction index, incarnation). None stands for the pre-state (storage).
 Version = tuple[int, int]
 
@@ -39,7 +41,7 @@ class MVMemory:
         self, size: int, point: Callable[[], None], lock: AbstractContextManager[object]
     ) -> None:
         self.size = size
-        self._point = point
+        self._point = labelled(point)
         self._lock = lock
         self._entries: dict[Key, dict[int, Entry]] = {}
         self._writers: dict[Key, list[int]] = {}  # sorted writer indices per key
@@ -48,7 +50,7 @@ class MVMemory:
 
     def read(self, key: Key, txn_idx: int) -> ReadResult:
         """The entry of the highest writer below ``txn_idx``: OK, NOT_FOUND or READ_ERROR."""
-        self._point()
+        self._point("read")
         with self._lock:
             return self._read(key, txn_idx)
 
@@ -74,7 +76,7 @@ class MVMemory:
     ) -> bool:
         """Publish an incarnation's writes and reads; True when it wrote a key the previous
         incarnation did not (higher transactions must then be validated again)."""
-        self._point()
+        self._point("record")
         with self._lock:
             for key, value in writes.items():
                 versions = self._entries.get(key)
@@ -99,7 +101,7 @@ class MVMemory:
         writers.pop(bisect_left(writers, txn_idx))
 
     def convert_writes_to_estimates(self, txn_idx: int) -> None:
-        self._point()
+        self._point("estimate")
         with self._lock:
             for key in self.last_written[txn_idx]:
                 self._entries[key][txn_idx] = ESTIMATE

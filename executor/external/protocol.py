@@ -176,10 +176,23 @@ def _trace(value: object, index: int, path: str) -> TxTrace:
                 f"(the pre-state), got {writer!r}"
             )
         reads[key_from_str(text, rpath)] = writer
+    rereads = []
+    for n, pair in enumerate(_list(obj.get("rereads", []), f"{path}.rereads")):
+        rpath = f"{path}.rereads[{n}]"
+        if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise ProtocolError(f"{rpath}: must be [key, writer], got {excerpt(pair)}")
+        writer = pair[1]
+        if isinstance(writer, bool) or not isinstance(writer, int) or not -1 <= writer < index:
+            raise ProtocolError(
+                f"{rpath}: the writer must be the index of an earlier transaction or "
+                f"{PRE_STATE} (the pre-state), got {excerpt(writer)}"
+            )
+        rereads.append((key_from_str(pair[0], rpath), writer))
     incarnations = obj.get("incarnations", 1)
     if isinstance(incarnations, bool) or not isinstance(incarnations, int) or incarnations < 1:
         raise ProtocolError(f"{path}.incarnations: must be an integer >= 1, got {incarnations!r}")
-    return TxTrace(reads, _state(obj.get("writes"), f"{path}.writes"), incarnations)
+    writes = _state(obj.get("writes"), f"{path}.writes")
+    return TxTrace(reads, writes, incarnations, tuple(rereads))
 
 
 def _stats(value: object) -> dict[str, int]:

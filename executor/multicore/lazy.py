@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Callable, Iterator, Sequence
+from itertools import starmap
 from typing import Any, Generic, NamedTuple, TypeVar, overload
 
 from ..result import Receipt, TxTrace
@@ -46,7 +47,7 @@ class LazyResults:
                 for offset, (receipt, trace) in redone.items():
                     raw_receipts[offset], raw_traces[offset] = receipt, trace
                 receipts += map(Receipt._make, raw_receipts)
-                traces += map(TxTrace._make, raw_traces)
+                traces += starmap(TxTrace, raw_traces)  # (reads, writes, incarnations)
             self._receipts, self._traces = receipts, traces
             self._segments = []
         return self._receipts, self._traces

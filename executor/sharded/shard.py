@@ -193,7 +193,10 @@ class ShardActor:
         return out
 
     def run_local(self, i: int) -> Report:
-        ctx = TxCtx(self.env, self.lookup, lambda k: self.shard_of(k, self.shards) == self.p)
+        # only the keys it was admitted with (its reconnaissance's, all on this shard): another
+        # key of this shard may be locked by an earlier cross-shard transaction the queue
+        # order is waiting on, so touching it would overtake that transaction
+        ctx = TxCtx(self.env, self.lookup, self.round.keys[i].__contains__)
         try:
             receipt, trace = run_tx(self.txs[i], ctx)
         except Foreign:
