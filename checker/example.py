@@ -57,6 +57,23 @@ def _within(seconds: float, engine: Engine, block: Block, state: dict[Key, int])
     return value
 
 
+def max_incarnations(size: int) -> int:
+    """The most incarnations a transaction of a block of ``size`` may take. Block-STM aborts a
+    transaction when a lower one's re-execution changed what it read, so a transaction needs at
+    most about one incarnation per transaction below it (measured on the built-in engines over
+    the default campaign: never more than its index + 1); twice that, plus slack, is a bound
+    only an engine whose re-execution does not converge exceeds."""
+    return 2 * size + 2
+
+
+def _excess_incarnations(result: BlockResult, size: int) -> tuple[int, int] | None:
+    bound = max_incarnations(size)
+    for i, trace in enumerate(result.traces):
+        if trace.incarnations > bound:
+            return i, trace.incarnations
+    return None
+
+
 def run_example(
     target: Target, workload: Workload, workers: int, schedule: Schedule | None
 ) -> Problem | None:
@@ -79,6 +96,8 @@ def run_example(
             raise  # not a verdict on the engine's results: it could not be heard
         except _Raised as raised:
             err = raised.error
+            if isinstance(err, Hang):  # a user engine on the scheduling hook's runtime
+                return Problem(FailureKind.HANG, index, f"block {index}: {err}")
             message = f"block {index}: engine raised {type(err).__name__}: {err}"
             return Problem(FailureKind.CRASH, index, message)
         except Exception as err:
@@ -91,6 +110,15 @@ def run_example(
             want = reference(block, state, got.order)
         except (ValueError, TypeError) as err:
             return Problem(FailureKind.DIVERGENCE, index, f"block {index}: {err}")
+        excess = _excess_incarnations(got, len(block.txs)) if target.traces else None
+        if excess is not None:
+            i, incarnations = excess
+            message = (
+                f"block {index}, tx {i}: executed {incarnations} times in a block of "
+                f"{len(block.txs)} (more than {max_incarnations(len(block.txs))}: re-execution "
+                "that does not converge)"
+            )
+            return Problem(FailureKind.INCARNATIONS, index, message)
         divergence = first_divergence(
             want, got, block.txs, state, block=index, traces=target.traces
         )

@@ -21,6 +21,7 @@ class FailureKind(str, Enum):
     INVARIANT = "invariant"  # a state it produced breaks an invariant of the spec
     CRASH = "crash"  # it raised
     HANG = "hang"  # it did not finish within its step or time budget
+    INCARNATIONS = "incarnations"  # it re-executed a transaction beyond any need (a livelock)
 
     def __str__(self) -> str:
         return self.value

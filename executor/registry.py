@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .blockstm import BlockSTMEngine, Schedule
+from .blockstm import BlockSTMEngine, DeterministicRuntime, Schedule
 from .external import ExternalEngine
 from .multicore import MultiCoreEngine
 from .mutants import ENGINE_MUTANTS, HARD_MUTANTS
@@ -239,12 +239,13 @@ def _mutant(spec: str, name: str) -> Target:
     )
 
 
-def _takes_workers(factory: Callable[..., object]) -> bool:
+def _takes(factory: Callable[..., object], name: str) -> bool:
+    """Whether ``factory`` takes the keyword argument ``name``."""
     try:
         parameters = inspect.signature(factory).parameters
     except (TypeError, ValueError):  # a builtin or an object without a signature
         return False
-    found = parameters.get("workers")
+    found = parameters.get(name)
     return found is not None and found.kind in (found.POSITIONAL_OR_KEYWORD, found.KEYWORD_ONLY)
 
 
@@ -253,7 +254,14 @@ def _user_engine(spec: str, timeout: float) -> Target:
     takes ``workers`` (then the campaign varies N and shrinks it), else as ``Class()``. Its
     optional attributes: ``capabilities`` (the kinds it supports), ``reports_traces`` (False:
     compare receipts and the diff only), ``deterministic`` (True: the same example always
-    computes the same result, so a failure is minimized without repeated runs)."""
+    computes the same result, so a failure is minimized without repeated runs).
+
+    The scheduling hook (opt-in, the Loom/Shuttle model): a constructor that takes ``runtime``
+    gets a :class:`~txlanes.executor.blockstm.DeterministicRuntime` of N workers under the
+    campaign's schedule. An engine that runs its threads with ``runtime.run(callables)``, calls
+    ``runtime.point(label)`` before each access to state its threads share and takes its locks
+    from ``runtime.lock()`` is then deterministic: its races are explored by the campaign's
+    schedules and a failure replays exactly (keep the runtime as ``self.runtime``)."""
     module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
@@ -262,9 +270,18 @@ def _user_engine(spec: str, timeout: float) -> Target:
     factory = getattr(module, attr, None)
     if factory is None:
         raise TargetError(f"engine {spec!r}: module {module_name!r} has no attribute {attr!r}")
-    workers = _takes_workers(factory)
+    workers = _takes(factory, "workers")
+    hooked = _takes(factory, "runtime")
+
+    def make(n: int, schedule: Schedule | None) -> Engine:
+        kwargs: dict[str, object] = {"workers": n} if workers else {}
+        if hooked:
+            kwargs["runtime"] = DeterministicRuntime(n, schedule or Schedule(), max_steps=500_000)
+        engine: Engine = factory(**kwargs)
+        return engine
+
     try:
-        probe = factory(workers=2) if workers else factory()
+        probe = make(2, None)
     except Exception as err:
         raise TargetError(f"engine {spec!r}: constructing it failed: {err}") from None
     try:
@@ -273,23 +290,20 @@ def _user_engine(spec: str, timeout: float) -> Target:
         declared = getattr(probe, "capabilities", None)
         kinds = None if declared is None else frozenset(str(kind) for kind in declared)
         traces = bool(getattr(probe, "reports_traces", True))
-        deterministic = getattr(probe, "deterministic", False) is True
+        deterministic = hooked or getattr(probe, "deterministic", False) is True
     except TargetError:
         raise
     except Exception as err:  # a property that raises, capabilities that are not iterable
         raise TargetError(f"engine {spec!r}: reading what it declares failed: {err}") from None
 
-    def build(n: int | None, schedule: Schedule | None) -> Engine:
-        engine: Engine = factory(workers=n or 4) if workers else factory()
-        return engine
-
     return Target(
         spec,
-        build,
+        lambda n, schedule: make(n or 4, schedule),
         deterministic=deterministic,
         traces=traces,
         kinds=kinds,
-        counts="workers" if workers else None,
+        counts="workers" if workers or hooked else None,
+        schedules=hooked,
         block_timeout=timeout,
     )
 
