@@ -216,6 +216,12 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     ("lend.exit_market", "oracle: no price"): _LEND_PRICE,
     ("lend.redeem", "oracle: no price"): _LEND_PRICE,
     ("lend.liquidate", "oracle: no price"): _LEND_PRICE,
+    ("lend.liquidate", "repay amount exceeds borrow balance"): (
+        "TOO_MUCH_REPAY first requires amount <= floor(owed / 2) <= owed, and amount != 2**256-1"
+    ),
+    ("lend.redeem", "redeemTokens zero"): (
+        "the amount redeemed is rate * tokens // 1e18, always 0 when tokens is 0"
+    ),
     ("lend.exit_market", "division by zero"): (
         "it divides by 1e18, by a cToken supply checked non-zero, and by an interest index"
         " (>= 1e18) that is set whenever the principal is non-zero"
@@ -242,6 +248,9 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     ("stake.update_pool", "ERC20: mint to the zero address"): _CHEF_MINT,
     ("stake.withdraw", "ERC20: mint to the zero address"): _CHEF_MINT,
     ("stake.emergency_withdraw", _FROM_ZERO): "the stake is paid out of the chef, non-zero",
+    ("stake.harvest", "ERC20: transfer amount exceeds balance"): (
+        "harvest moves 0 LP from the staker and pays min(pending, the chef's reward balance)"
+    ),
     ("stake.withdraw", _FROM_ZERO): "the stake and rewards are paid out of the chef, non-zero",
     ("stake.deposit", _TO_ZERO): (
         "LP goes to the chef; rewards go to a staker, and the zero address can never stake"

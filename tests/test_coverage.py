@@ -20,7 +20,7 @@ from txlanes.models.uint import MAX_UINT256
 
 #: Pairs the default budget (profile ci, seed 0) reached when this floor was last raised; a
 #: change to generation that reaches fewer fails here. Raise it as generation reaches more.
-REACHED_FLOOR = 135
+REACHED_FLOOR = 140
 
 
 def test_the_enumeration_reads_the_spec_source() -> None:
