@@ -330,10 +330,8 @@ class _Probe:
 
 def _fee_revert(env: BlockEnv, tx: Tx, read: Callable[[Key], int]) -> str | None:
     """The fee's revert reason when the fee alone reverts (as ``execute_tx`` charges it)."""
-    if not env.fee:
-        return None
     try:
-        erc20.move(_Probe(env, read), env.fee_token, tx.sender, env.fee_recipient, env.fee)
+        spec.charge_fee(tx, _Probe(env, read))
     except Revert as revert:
         return revert.reason
     return None

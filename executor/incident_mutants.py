@@ -26,7 +26,7 @@ from weakref import WeakKeyDictionary
 
 from txlanes.models import erc20
 from txlanes.models.context import BlockEnv, Context, Event, Key, Revert
-from txlanes.models.spec import execute_tx
+from txlanes.models.spec import charge_fee, execute_tx
 from txlanes.models.tx import Tx
 from txlanes.models.workload import Block
 
@@ -349,9 +349,7 @@ def _native(kind: type[Tx], native: Callable[..., None]) -> Callable[[Tx, Contex
         if not isinstance(tx, kind):
             execute_tx(tx, ctx)
             return
-        env = ctx.block
-        if env.fee:
-            erc20.move(ctx, env.fee_token, tx.sender, env.fee_recipient, env.fee)
+        charge_fee(tx, ctx)
         native(tx, ctx)
 
     return apply
@@ -414,10 +412,7 @@ def _through_float(amount: int) -> int:
 
 def _spec(name: str, bug: str, apply: Callable[[Tx, Context], None]) -> Incident:
     def build(workers: int, schedule: Schedule) -> Engine:
-        engine = SequentialEngine()
-        engine.name = f"mutant:{name}"
-        engine.apply = apply  # type: ignore[assignment]
-        return engine
+        return SequentialEngine.running(apply, f"mutant:{name}")
 
     return Incident(name, bug, build)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from txlanes.models import amm, erc20
 from txlanes.models.context import Context, Key
-from txlanes.models.spec import execute_tx
+from txlanes.models.spec import charge_fee, execute_tx
 from txlanes.models.tx import Tx
 
 from .blockstm import BlockSTMEngine, Schedule
@@ -191,9 +191,7 @@ def _fee_rounded_for_the_trader(tx: Tx, ctx: Context) -> None:
     if not isinstance(tx, amm.SwapExactIn):
         execute_tx(tx, ctx)
         return
-    env = ctx.block
-    if env.fee:
-        erc20.move(ctx, env.fee_token, tx.sender, env.fee_recipient, env.fee)
+    charge_fee(tx, ctx)
     pair, reserve_in, reserve_out, zero_for_one = amm.route(ctx, tx.token_in, tx.token_out)
     ctx.require(tx.amount_in > 0 and reserve_in > 0, "UniswapV2Library: INSUFFICIENT_INPUT_AMOUNT")
     net_in = tx.amount_in - tx.amount_in * 3 // 1000
@@ -206,13 +204,7 @@ def _fee_rounded_for_the_trader(tx: Tx, ctx: Context) -> None:
 def _spec_mutant(
     apply: Callable[[Tx, Context], None], name: str
 ) -> Callable[[int, Schedule], Engine]:
-    def build(workers: int, schedule: Schedule) -> Engine:
-        engine = SequentialEngine()
-        engine.name = f"mutant:{name}"
-        engine.apply = apply  # type: ignore[assignment]
-        return engine
-
-    return build
+    return lambda workers, schedule: SequentialEngine.running(apply, f"mutant:{name}")
 
 
 def sharded(protocol: type[TwoPhaseCommit]) -> Callable[[int, Schedule], Engine]:

@@ -7,10 +7,11 @@ block, an overlay of (writer, value) per key instead of copying the pre-state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from txlanes.models.context import BlockEnv, Event, Key, Revert
+from txlanes.models.context import BlockEnv, Context, Event, Key, Revert
 from txlanes.models.spec import execute_tx
+from txlanes.models.tx import Tx
 from txlanes.models.workload import Block
 
 from .buffered import BufferedWrites
@@ -51,6 +52,15 @@ class SequentialEngine:
     name = "sequential"
     #: The spec entry point; overridable so a seeded spec bug can be built on this engine.
     apply = staticmethod(execute_tx)
+
+    @classmethod
+    def running(cls, apply: Callable[[Tx, Context], None], name: str) -> SequentialEngine:
+        """This engine with ``apply`` in place of the spec's entry point: a seeded spec bug, or
+        an engine's own re-implementation of part of the spec."""
+        engine = cls()
+        engine.name = name
+        engine.apply = apply  # type: ignore[assignment]
+        return engine
 
     def execute(self, block: Block, state: Mapping[Key, int]) -> BlockResult:
         ctx = OverlayContext(block.env, state)

@@ -12,11 +12,16 @@ from .tx import SPEC, Tx, spec_of
 __all__ = ["execute_tx"]
 
 
-def execute_tx(tx: Tx, ctx: Context) -> None:
-    """Charge the block's per-transaction fee, then apply ``tx``. Raises ``Revert`` to revert."""
+def charge_fee(tx: Tx, ctx: Context) -> None:
+    """The block's per-transaction fee, paid by the sender before its transaction runs."""
     env = ctx.block
     if env.fee:
         erc20.move(ctx, env.fee_token, tx.sender, env.fee_recipient, env.fee)
+
+
+def execute_tx(tx: Tx, ctx: Context) -> None:
+    """Charge the block's per-transaction fee, then apply ``tx``. Raises ``Revert`` to revert."""
+    charge_fee(tx, ctx)
     fn = SPEC.get(type(tx))
     if fn is None:
         fn = spec_of(tx)  # raises a clear UnknownTransaction

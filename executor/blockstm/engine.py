@@ -196,7 +196,11 @@ def _collect(run: _BlockRun) -> BlockResult:
         receipts.append(outcome.receipt)
         reads = {k: (PRE_STATE if v is None else v[0]) for k, v in mv.last_reads[idx].items()}
         writes = mv.written_values(idx)
-        rereads = tuple((k, PRE_STATE if v is None else v[0]) for k, v in outcome.rereads)
+        rereads = (
+            tuple((k, PRE_STATE if v is None else v[0]) for k, v in outcome.rereads)
+            if outcome.rereads  # none from a correct engine: nothing to build per transaction
+            else ()
+        )
         traces.append(TxTrace(reads, writes, scheduler.incarnation[idx] + 1, rereads))
     stats = {
         "executions": sum(s.executions for s in run.stats),
