@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: check test stress mutants bench lint typecheck format install clean
+.PHONY: check test stress mutants witnesses bench lint typecheck format install clean
 
 check: $(STAMP)  ## the main job: the demo through every engine, the CI gate, the proofs
 	$(BIN)/txlanes run examples/demo.json --engine sequential
@@ -24,6 +24,9 @@ stress: $(STAMP)  ## long randomized property runs
 
 mutants: $(STAMP)  ## the seeded-bug catalogue against the default check budget
 	$(BIN)/txlanes mutants
+
+witnesses: $(STAMP)  ## regrow the spec's witnesses (checker/witnesses.json), keeping the committed ones
+	$(BIN)/python -m txlanes.checker.witness_search --seconds 600 --keep checker/witnesses.json
 
 bench: $(STAMP)  ## the full benchmark: reports/bench.md, bench.json and plots
 	$(BIN)/txlanes bench

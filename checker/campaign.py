@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky, HypothesisWarning
 
 from txlanes.executor.blockstm import Schedule
 from txlanes.executor.external import ExternalEngineError
-from txlanes.executor.registry import Target
+from txlanes.executor.registry import Target, TargetError
 from txlanes.models.workload import Workload
 
 from .example import failure_of, preemptive_threads, run_example, taken_choices
@@ -63,6 +63,10 @@ Listener = Callable[[Event], None]
 # -- a campaign -----------------------------------------------------------------------------------
 
 
+#: How a deterministic engine interleaves its workers on an explicit workload (a witness).
+EXPLICIT_SCHEDULE = Schedule(seed=0)
+
+
 class _Falsified(Exception):
     pass
 
@@ -73,9 +77,10 @@ class _OutOfTime(BaseException):
 
 
 class _Unusable(BaseException):
-    """Carries an ``ExternalEngineError`` out of Hypothesis, which would otherwise shrink it."""
+    """Carries an engine that cannot be used (``ExternalEngineError``, or a ``TargetError``: it
+    cannot be built at this N) out of Hypothesis, which would otherwise shrink it."""
 
-    def __init__(self, error: ExternalEngineError) -> None:
+    def __init__(self, error: ExternalEngineError | TargetError) -> None:
         self.error = error
 
 
@@ -148,7 +153,7 @@ class Campaign:
             deadline=None,
             verbosity=Verbosity.quiet,
             suppress_health_check=list(HealthCheck),
-            phases=[Phase.generate, Phase.shrink],
+            phases=[Phase.explicit, Phase.generate, Phase.shrink],
             report_multiple_bugs=False,
         )
         @seed(self.seed)
@@ -163,7 +168,7 @@ class Campaign:
                     problem = run_example(target, workload, workers, schedule)
                     if problem is not None:
                         break
-            except ExternalEngineError as err:
+            except (ExternalEngineError, TargetError) as err:
                 raise _Unusable(err) from None
             self.publish(ExampleRan(target.spec, contention.name, problem is not None, workload))
             if problem is None:
@@ -178,6 +183,9 @@ class Campaign:
             found.append(failure_of(target, contention.name, problem, workload, workers, choices))
             raise _Falsified()
 
+        # the shape's explicit workloads (its witnesses) run first, each once, as they are
+        for workload in reversed(contention.explicit()):
+            holds = example(workload, target.count or 2, EXPLICIT_SCHEDULE)(holds)
         context = preemptive_threads() if not target.deterministic else _nothing()
         with context, seed_alone_decides(), warnings.catch_warnings():
             # a failing example's repr is built for a report the campaign does not print

@@ -168,6 +168,27 @@ _LEND_PRICE = (
 )
 _PERP_PRICE = "the only perp market's asset 1001 is priced at genesis and set_price refuses 0"
 _CHEF_MINT = "rewards are minted to the chef, and only chef 4000 (non-zero) has pools"
+_EMPTY_RESERVE = (
+    "needs a pair with an empty reserve and LP shares out: burns are pro rata above the locked"
+    " minimum and swaps leave reserves > 0; only the pair sending its reserve away empties one,"
+    " which breaks the amm-share-value invariant (no engine can be judged on it)"
+)
+_CHEF_DIV = (
+    "update_pool divides by the chef's LP balance, checked non-zero, and by its total alloc"
+    " points, 4 at genesis and never written (only chef 4000 has pools)"
+)
+_CHEF_DEBT = (
+    "reward debt is floor(amount*acc/1e12) for the same amount at an earlier acc, and acc only"
+    " grows (checked add): the pending sub never underflows"
+)
+_PERP_LOCKED = (
+    "perp.locked is kept the sum of the positions' collateral by every write, so it is never"
+    " below the one collateral (or part of it) subtracted"
+)
+_PERP_DIV = (
+    "it divides by BPS, by a size checked non-zero, and by the average price of a non-empty"
+    " position: the price (non-zero) or a size-weighted floor of prices >= 1"
+)
 UNREACHABLE: dict[tuple[str, str], str] = {
     ("amm.add_liquidity", _TO_ZERO): "the router pays only into the pair, non-zero by pair_for",
     ("amm.add_liquidity", "assert"): (
@@ -257,6 +278,24 @@ UNREACHABLE: dict[tuple[str, str], str] = {
     ),
     ("stake.harvest", _TO_ZERO): (
         "rewards go to a staker, and the zero address can never stake (its move reverts)"
+    ),
+    ("stake.deposit", "division by zero"): _CHEF_DIV,
+    ("stake.harvest", "division by zero"): _CHEF_DIV,
+    ("stake.update_pool", "division by zero"): _CHEF_DIV,
+    ("stake.withdraw", "division by zero"): _CHEF_DIV,
+    ("stake.deposit", "arithmetic underflow"): _CHEF_DEBT,
+    ("stake.harvest", "arithmetic underflow"): _CHEF_DEBT,
+    ("stake.withdraw", "arithmetic underflow"): _CHEF_DEBT,
+    ("perp.increase", "arithmetic underflow"): _PERP_LOCKED,
+    ("perp.decrease", "arithmetic underflow"): _PERP_LOCKED,
+    ("perp.liquidate", "arithmetic underflow"): _PERP_LOCKED,
+    ("perp.increase", "division by zero"): _PERP_DIV,
+    ("perp.decrease", "division by zero"): _PERP_DIV,
+    ("perp.liquidate", "division by zero"): _PERP_DIV,
+    ("amm.add_liquidity", "UniswapV2Library: INSUFFICIENT_LIQUIDITY"): _EMPTY_RESERVE,
+    ("amm.add_liquidity", "division by zero"): _EMPTY_RESERVE,
+    ("perp.decrease", "ERC20: transfer amount exceeds balance"): (
+        "decrease requires the vault's balance >= payout + locked, then moves that payout out"
     ),
 }
 

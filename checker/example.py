@@ -4,57 +4,47 @@ the spec's invariants, block by block — the unit every campaign, replay and py
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from txlanes.executor.blockstm import DeterministicRuntime, Hang, Schedule
 from txlanes.executor.external import ExternalEngineError
-from txlanes.executor.registry import Target
-from txlanes.executor.result import BlockResult, Engine, apply_writes
+from txlanes.executor.registry import (
+    Misbehaved,
+    Target,
+    TargetError,
+    block_result,
+    describe,
+    out_of_threads,
+)
+from txlanes.executor.result import BlockResult, apply_writes
 from txlanes.executor.sharded.simnet import Faults
-from txlanes.models.context import Key
-from txlanes.models.workload import Block, Workload
+from txlanes.models.workload import Workload
 
 from .equivalence import first_divergence, reference
 from .failure import Failure, FailureKind, Problem
 from .invariants import check_invariants
 
 
-class _Late(Exception):
-    """The engine did not finish a block within its watchdog's deadline."""
+def _misbehaved(target: Target, workers: int, index: int, err: Misbehaved) -> Problem:
+    """What an engine txlanes did not write did wrong in block ``index``, as a problem: a
+    ``hang`` when it did not return in time (or its scheduling hook's runtime gave up), else a
+    ``crash``."""
+    if err.error is not None:
+        _judge_no_machine(target, workers, err.error)
+    hang = err.late or isinstance(err.error, Hang)
+    return Problem(FailureKind.HANG if hang else FailureKind.CRASH, index, f"block {index}: {err}")
 
 
-class _Raised(Exception):
-    """What the engine raised in its watchdog's thread — whatever it was (``SystemExit``
-    included): the engine's failure, not the checker's."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-def _within(seconds: float, engine: Engine, block: Block, state: dict[Key, int]) -> object:
-    """``engine.execute(block, state)`` on a thread of its own, waited for ``seconds``: an
-    in-process engine that deadlocks or spins becomes a named hang instead of a gate that
-    never answers (the thread is left behind, a daemon)."""
-    box: list[tuple[bool, object]] = []
-
-    def run() -> None:
-        try:
-            box.append((True, engine.execute(block, state)))
-        except BaseException as err:  # every way out of it is the engine's doing
-            box.append((False, err))
-
-    thread = threading.Thread(target=run, name="txlanes-engine-under-test", daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if not box:
-        raise _Late()
-    ok, value = box[0]
-    if not ok:
-        assert isinstance(value, BaseException)
-        raise _Raised(value)
-    return value
+def _judge_no_machine(target: Target, workers: int, err: BaseException) -> None:
+    """A :class:`TargetError` if the machine, not the engine, failed: no thread could be
+    started, so no verdict can be drawn (exit 2, with the N that asked too much)."""
+    if out_of_threads(err):
+        at = target.parallelism(workers)
+        raise TargetError(
+            f"engine {target.spec!r}{f' at {at}' if at else ''} could not start its threads "
+            f"({err}): the machine holds fewer; use a smaller N"
+        ) from None
 
 
 def max_incarnations(size: int) -> int:
@@ -78,33 +68,23 @@ def run_example(
     target: Target, workload: Workload, workers: int, schedule: Schedule | None
 ) -> Problem | None:
     """Run one workload through the target: the first problem, or None."""
-    engine = target.build(workers, schedule if target.deterministic else None)
+    try:
+        engine = target.build(workers, schedule if target.deterministic else None)
+    except Misbehaved as err:  # a user's engine whose constructor fails at this N
+        return _misbehaved(target, workers, 0, err)
     state = dict(workload.state)
     for index, block in enumerate(workload.blocks):
         try:
-            if target.block_timeout is None:
-                got: object = engine.execute(block, state)
-            else:
-                got = _within(target.block_timeout, engine, block, state)
+            got = block_result(engine.execute(block, state))
+        except Misbehaved as err:
+            return _misbehaved(target, workers, index, err)
         except Hang as hang:
             return Problem(FailureKind.HANG, index, f"block {index}: {hang}")
-        except _Late:
-            seconds = f"{target.block_timeout:g}"
-            message = f"block {index}: the engine did not finish within {seconds} s"
-            return Problem(FailureKind.HANG, index, message)
-        except ExternalEngineError:
-            raise  # not a verdict on the engine's results: it could not be heard
-        except _Raised as raised:
-            err = raised.error
-            if isinstance(err, Hang):  # a user engine on the scheduling hook's runtime
-                return Problem(FailureKind.HANG, index, f"block {index}: {err}")
-            message = f"block {index}: engine raised {type(err).__name__}: {err}"
-            return Problem(FailureKind.CRASH, index, message)
+        except (ExternalEngineError, TargetError):
+            raise  # not a verdict on the engine's results: it could not be heard or built
         except Exception as err:
-            message = f"block {index}: engine raised {type(err).__name__}: {err}"
-            return Problem(FailureKind.CRASH, index, message)
-        if not isinstance(got, BlockResult):
-            message = f"block {index}: engine returned {type(got).__name__}, not a BlockResult"
+            _judge_no_machine(target, workers, err)
+            message = f"block {index}: engine raised {describe(err)}"
             return Problem(FailureKind.CRASH, index, message)
         try:
             want = reference(block, state, got.order)
@@ -138,13 +118,16 @@ def taken_choices(
     target: Target, workload: Workload, workers: int, schedule: Schedule
 ) -> list[int]:
     """Re-run a deterministic example to record every choice it took (for an exact replay)."""
-    engine = target.build(workers, schedule)
+    try:
+        engine = target.build(workers, schedule)
+    except Misbehaved:
+        return []
     runtime = getattr(engine, "runtime", None)
     state = dict(workload.state)
     for block in workload.blocks:
         try:
-            result = engine.execute(block, state)
-        except Exception:
+            result = block_result(engine.execute(block, state))
+        except Exception:  # the failure it was re-run for (a user's engine's under its guard)
             break
         apply_writes(state, result.writes.items())
     if isinstance(runtime, DeterministicRuntime):

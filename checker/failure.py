@@ -85,6 +85,7 @@ class Status(str, Enum):
 
     HELD = "held"
     FAILED = "failed"
+    UNCHECKED = "unchecked"  # no example ran: nothing held, whatever else is said
 
     def __str__(self) -> str:
         return self.value
@@ -101,4 +102,6 @@ class Outcome:
 
     @property
     def status(self) -> Status:
-        return Status.HELD if self.failure is None else Status.FAILED
+        if self.failure is not None:
+            return Status.FAILED
+        return Status.HELD if self.examples else Status.UNCHECKED

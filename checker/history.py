@@ -14,7 +14,16 @@ from pathlib import Path
 
 from txlanes.executor.result import PRE_STATE, BlockResult
 from txlanes.models.context import Key
-from txlanes.models.workload import WorkloadError, key_from_str, read_json_file
+from txlanes.models.workload import (
+    WorkloadError,
+    bool_from_json,
+    int_from_json,
+    is_int,
+    key_from_str,
+    read_json_file,
+    shown,
+    uint_from_json,
+)
 
 FORMAT = "txlanes-history"
 VERSIONS = (1, 2)
@@ -86,12 +95,6 @@ def block_order(txs: list[TxRecord], serial: list[int] | None = None) -> dict[Ke
     return order
 
 
-def _int(value: object, path: str, *, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise HistoryError(f"{path}: must be an integer >= {low}, got {value!r}")
-    return value
-
-
 def _object(value: object, path: str, what: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise HistoryError(f"{path}: must be an object of {what}")
@@ -99,7 +102,7 @@ def _object(value: object, path: str, what: str) -> dict[str, object]:
 
 
 def _writer(value: object, path: str, count: int) -> int:
-    writer = _int(value, path, low=PRE_STATE)
+    writer = int_from_json(value, path, PRE_STATE)
     if writer >= count:
         raise HistoryError(f"{path}: writer {writer} is not a transaction")
     return writer
@@ -117,7 +120,7 @@ def _reads_v1(raw: dict[str, object], path: str, count: int) -> dict[Key, list[R
         key = key_from_str(text, kpath)
         if key not in reads:
             raise HistoryError(f"{kpath}: the transaction does not read this key")
-        reads[key] = [Read(reads[key][0].writer, _int(value, kpath))]
+        reads[key] = [Read(reads[key][0].writer, uint_from_json(value, kpath))]
     return reads
 
 
@@ -143,7 +146,7 @@ def _reads_v2(raw: dict[str, object], path: str, count: int) -> dict[Key, list[R
             reads[key].append(
                 Read(
                     _writer(one["writer"], f"{rpath}.writer", count),
-                    None if value is None else _int(value, f"{rpath}.value"),
+                    None if value is None else uint_from_json(value, f"{rpath}.value"),
                 )
             )
     return reads
@@ -153,12 +156,22 @@ _FIELDS = {1: {"reads", "writes", "aborted", "read_values"}, 2: {"reads", "write
 
 
 def history_from_json(obj: object) -> History:
-    """Validate and load a history (version 1 or 2); every problem names its path."""
+    """Validate and load a history (version 1 or 2); every problem is a :class:`HistoryError`
+    that names its path."""
+    try:
+        return _history(obj)
+    except HistoryError:
+        raise
+    except WorkloadError as err:  # a key or a value, checked as the workload format checks it
+        raise HistoryError(str(err)) from None
+
+
+def _history(obj: object) -> History:
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise HistoryError(f"format: must be {FORMAT!r}")
     version = obj.get("version")
-    if version not in VERSIONS or isinstance(version, bool):
-        raise HistoryError(f"version: this txlanes reads versions 1 and 2, got {version!r}")
+    if not is_int(version) or version not in VERSIONS:
+        raise HistoryError(f"version: this txlanes reads versions 1 and 2, got {shown(version)}")
     raw_txs = obj.get("txs")
     if not isinstance(raw_txs, list):
         raise HistoryError("txs: must be a list of transactions")
@@ -171,13 +184,13 @@ def history_from_json(obj: object) -> History:
         if unknown:
             hint = " (version 2 gives each read its value)" if unknown[0] == "read_values" else ""
             raise HistoryError(f"{path}.{unknown[0]}: unknown field{hint}")
-        aborted = raw.get("aborted", False)
-        if not isinstance(aborted, bool):
-            raise HistoryError(f"{path}.aborted: must be true or false, got {aborted!r}")
+        aborted = bool_from_json(raw.get("aborted", False), f"{path}.aborted")
         reads = (_reads_v1 if version == 1 else _reads_v2)(raw, path, len(raw_txs))
         raw_writes = _object(raw.get("writes", {}), f"{path}.writes", "key → integer")
         writes = {
-            key_from_str(text, f"{path}.writes[{text!r}]"): _int(value, f"{path}.writes[{text!r}]")
+            key_from_str(text, f"{path}.writes[{text!r}]"): uint_from_json(
+                value, f"{path}.writes[{text!r}]"
+            )
             for text, value in raw_writes.items()
         }
         txs.append(TxRecord(reads, writes, aborted))
@@ -193,7 +206,7 @@ def _version_order(raw_order: object, txs: list[TxRecord]) -> dict[Key, list[int
         key = key_from_str(text, kpath)
         if not isinstance(writers, list):
             raise HistoryError(f"{kpath}: must be a list of transaction indices")
-        indices = [_int(w, f"{kpath}[{j}]") for j, w in enumerate(writers)]
+        indices = [int_from_json(w, f"{kpath}[{j}]") for j, w in enumerate(writers)]
         if sorted(indices) != sorted(order.get(key, [])):
             raise HistoryError(
                 f"{kpath}: must list exactly the committed writers of the key "

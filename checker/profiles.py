@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from txlanes.models.workload import Workload
 
 from .schedules import SCHEDULES as SCHEDULES
-from .strategies import GENERATORS, workloads
+from .strategies import GENERATORS, around_witnesses, workloads
+from .witnesses import ACCOUNTS, Witness, load
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,23 @@ class Contention:
     blocks: tuple[int, int] = (1, 3)
     #: how much more often the spec's special values and cases are drawn (strategies._Pick)
     edges: int = 1
+    #: run every witness of the spec (checker/witnesses.py) first, then generate around them
+    witnesses: bool = False
+
+    def fitting_witnesses(self) -> tuple[Witness, ...]:
+        """The witnesses whose transactions are all of this shape's mix (none if it has none)."""
+        if not self.witnesses:
+            return ()
+        kinds = frozenset(self.mix or GENERATORS)
+        return tuple(w for w in load() if w.kinds <= kinds)
+
+    def explicit(self) -> tuple[Workload, ...]:
+        """Workloads every campaign of this shape runs before it generates any."""
+        return tuple(w.workload for w in self.fitting_witnesses())
 
     def strategy(self) -> st.SearchStrategy[Workload]:
+        if self.witnesses:
+            return around_witnesses(self.fitting_witnesses(), mix=self.mix)
         return workloads(
             accounts=self.accounts,
             hot_fraction=self.hot_fraction,
@@ -69,7 +85,10 @@ class Contention:
         if kinds is None:
             return self
         mix = tuple(kind for kind in (self.mix or sorted(GENERATORS)) if kind in kinds)
-        return dataclasses.replace(self, mix=mix) if mix else None
+        shape = dataclasses.replace(self, mix=mix) if mix else None
+        if shape is not None and self.witnesses and not shape.fitting_witnesses():
+            return None
+        return shape
 
 
 CONTENTION = (
@@ -88,4 +107,7 @@ CONTENTION = (
     # The spec's edges: boundary values, zero and fresh addresses, unknown ids and targeted
     # cases six times as often, to reach every (kind, revert reason) (docs/coverage.md).
     Contention("edges", accounts=4, edges=6),
+    # Every (kind, revert reason) of the spec, each reached by a committed witness, run through
+    # the engine as it is and with random transactions among its own (docs/coverage.md).
+    Contention("witnesses", accounts=ACCOUNTS, witnesses=True),
 )

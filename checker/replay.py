@@ -12,10 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from txlanes.executor.blockstm import Schedule
-from txlanes.executor.registry import Target, resolve
+from txlanes.executor.registry import MAX_COUNT, Target, resolve
+from txlanes.models.uint import MAX_UINT256
 from txlanes.models.workload import (
     WorkloadError,
+    int_from_json,
+    is_int,
     read_json_file,
+    shown,
     workload_from_json,
     workload_to_json,
 )
@@ -49,39 +53,47 @@ def failure_to_json(failure: Failure) -> dict[str, Any]:
     }
 
 
+def _text(obj: dict[str, Any], name: str, default: str | None = None) -> str:
+    value = obj.get(name, default)
+    if not isinstance(value, str):
+        raise WorkloadError(f"{name}: must be a string, got {shown(value)}")
+    return value
+
+
 def failure_from_json(obj: object) -> Failure:
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise WorkloadError(f"format: must be {FORMAT!r}")
     version = obj.get("version")
-    if version not in (1, VERSION) or isinstance(version, bool):
-        raise WorkloadError(f"version: this txlanes reads versions 1 and 2, got {version!r}")
-    for name, kind in (("target", str), ("workers", int), ("kind", str), ("message", str)):
-        if not isinstance(obj.get(name), kind) or isinstance(obj.get(name), bool):
-            raise WorkloadError(f"{name}: missing or not a {kind.__name__}")
+    if not is_int(version) or version not in (1, VERSION):
+        raise WorkloadError(f"version: this txlanes reads versions 1 and 2, got {shown(version)}")
+    target, kind, message = (_text(obj, name) for name in ("target", "kind", "message"))
+    # the N the engines accept: a larger one cannot start its threads (a crash, not a verdict)
+    workers = int_from_json(obj.get("workers"), "workers", 1, MAX_COUNT)
     try:
-        failure_kind = FailureKind(obj["kind"])
+        failure_kind = FailureKind(kind)
     except ValueError:
         known = ", ".join(k.value for k in FailureKind)
-        raise WorkloadError(f"kind: one of {known}, got {obj['kind']!r}") from None
+        raise WorkloadError(f"kind: one of {known}, got {shown(kind)}") from None
     schedule = obj.get("schedule")
-    if schedule is not None and not (
-        isinstance(schedule, list)
-        and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in schedule)
-    ):
-        raise WorkloadError("schedule: must be null or a list of integers >= 0")
+    if schedule is not None:
+        if not isinstance(schedule, list):
+            raise WorkloadError(
+                f"schedule: must be null or a list of integers >= 0, got {shown(schedule)}"
+            )
+        # worker indices, or a simulation's seed (``taken_choices``)
+        schedule = [
+            int_from_json(c, f"schedule[{i}]", 0, MAX_UINT256) for i, c in enumerate(schedule)
+        ]
     try:
         workload = workload_from_json(obj.get("workload"))
     except WorkloadError as err:
         raise WorkloadError(f"workload.{err}") from None
-    target = obj["target"]
     if version == 1:
         target = _V1_NAMES.get(target, target)
     stored = obj.get("problem")
-    block = stored.get("block") if isinstance(stored, dict) else None
-    problem = Problem(failure_kind, block if type(block) is int else 0, obj["message"])
-    return Failure(
-        target, str(obj.get("contention", "")), problem, workload, obj["workers"], schedule
-    )
+    block = stored.get("block", 0) if isinstance(stored, dict) else 0
+    problem = Problem(failure_kind, int_from_json(block, "problem.block"), message)
+    return Failure(target, _text(obj, "contention", ""), problem, workload, workers, schedule)
 
 
 def load_failure(path: str | Path) -> Failure:
@@ -106,14 +118,15 @@ class Replayed:
     deterministic: bool
 
 
-def replay(failure: Failure, runs: int = 20) -> Replayed:
+def replay(failure: Failure, runs: int = 20, reports: Path = Path("reports")) -> Replayed:
     """Re-run a failure under the conditions the campaign ran it in.
 
     A deterministic target replays its exact schedule once. Any other target is re-run
     ``runs`` times with the campaign's preemptive thread switching, since a race need not
-    repeat — and not reproducing it then is no proof that it is fixed.
+    repeat — and not reproducing it then is no proof that it is fixed. A ``cmd:`` engine's
+    transcript, if it misbehaves, is saved under ``reports``.
     """
-    target = resolve(failure.target)
+    target = resolve(failure.target, reports=reports)
     if target.deterministic:
         schedule = Schedule(list(failure.schedule or []))
         problem = run_example(target, failure.workload, failure.workers, schedule)

@@ -23,10 +23,15 @@ from tuples and delays are kept in a list, so nothing depends on ``PYTHONHASHSEE
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import strategies as st
 
 from txlanes.executor.blockstm import Schedule
-from txlanes.executor.blockstm.runtime import POINTS
+from txlanes.executor.blockstm.runtime import POINTS, schedule_from_json
+from txlanes.executor.registry import MAX_COUNT
+from txlanes.models.uint import MAX_UINT256
+from txlanes.models.workload import WorkloadError, int_from_json, read_json_file
 
 #: Where a lost wake-up lives: a worker that has just read an ESTIMATE, before it parks
 #: (``""``: an unlabelled point, one that a modified scheduler or memory added).
@@ -88,3 +93,40 @@ def _delayed(seed: int, window: int, more: list[tuple[str, int]]) -> Schedule:
 
 #: The campaign's schedules: seeded streams, PCT, and delays at dependency points.
 SCHEDULES: st.SearchStrategy[Schedule] = st.one_of(seeded(), pct(), delayed())
+
+
+#: The format of ``txlanes run --output``, which carries the schedule its run took.
+RUN_FORMAT = "txlanes-run"
+
+#: PCT of depth d finds the bugs that need d ordering constraints; the campaign draws 1 to 4.
+#: The runtime draws d - 1 change points before the first step, so a huge d would hang it.
+MAX_PCT_DEPTH = 64
+
+
+def load_schedule(path: str | Path) -> tuple[Schedule, int]:
+    """A schedule file, or the schedule a run result recorded, and the workers it was recorded
+    with — read as strictly as every other file (``read_json_file``); every problem is a
+    :class:`WorkloadError` naming the file and the field."""
+    obj = read_json_file(path)
+    where = ""
+    if isinstance(obj, dict) and obj.get("format") == RUN_FORMAT:
+        obj, where = obj.get("schedule"), "schedule."
+        if obj is None:
+            raise WorkloadError(
+                f"{path}: schedule: null, the run was not on the deterministic runtime "
+                "(record one with --engine blockstm-det)"
+            )
+    try:
+        schedule, workers = schedule_from_json(obj)
+        assert isinstance(obj, dict)  # schedule_from_json refuses anything else
+        # what schedule_from_json leaves open: a flag as the version, unbounded values
+        int_from_json(obj["version"], "version", 1, 1)
+        int_from_json(workers, "workers", 1, MAX_COUNT)
+        int_from_json(schedule.pct_depth, "pct_depth", 0, MAX_PCT_DEPTH)
+        for i, choice in enumerate(schedule.choices):
+            int_from_json(choice, f"choices[{i}]", 0, MAX_COUNT - 1)  # a worker's index
+        if schedule.seed is not None:
+            int_from_json(schedule.seed, "seed", 0, MAX_UINT256)
+    except ValueError as err:  # a WorkloadError is one too
+        raise WorkloadError(f"{path}: {where}{err}") from None
+    return schedule, workers

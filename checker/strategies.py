@@ -38,6 +38,8 @@ from txlanes.models.uint import MAX_UINT256
 from txlanes.models.workload import Block, Workload
 from txlanes.models.world import World
 
+from .witnesses import ACCOUNTS, Witness, genesis
+
 #: The values where integer handling breaks: zero and one, the last integers a 64-bit float
 #: holds exactly, the 64-bit edge, 2**128, the sign bit and the top of uint256. Ascending, so
 #: they shrink towards the small ones.
@@ -918,5 +920,30 @@ def workloads(
     def workload(draw: Draw) -> Workload:
         envs = draw(environments)
         return Workload(dict(genesis), [Block(tuple(draw(one_block)), env) for env in envs])
+
+    return workload()
+
+
+def around_witnesses(
+    witnesses: Sequence[Witness], *, mix: Mapping[str, int] | Sequence[str] | None = None
+) -> st.SearchStrategy[Workload]:
+    """A witness (checker/witnesses.py) with up to four random transactions of the mix added
+    among each block's: the deep states witnesses reach, under contention. Shrinks towards
+    the first witness as it is."""
+    if not witnesses:
+        raise InvalidArgument("around_witnesses needs at least one witness")
+    tx = transactions(accounts=ACCOUNTS, mix=mix)
+    extra = st.lists(tx, max_size=4)
+
+    @st.composite
+    def workload(draw: Draw) -> Workload:
+        witness = draw(st.sampled_from(witnesses))
+        blocks = []
+        for block in witness.blocks:
+            txs = list(block.txs)
+            for added in draw(extra):
+                txs.insert(draw(_ints(0, len(txs))), added)
+            blocks.append(Block(tuple(txs), block.env))
+        return Workload(genesis(), blocks)
 
     return workload()

@@ -17,15 +17,24 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import shlex
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+from txlanes.models.context import Key
+from txlanes.models.tx import TX_TYPES
+from txlanes.models.workload import Block
 
 from .blockstm import BlockSTMEngine, DeterministicRuntime, Schedule
 from .external import ExternalEngine
 from .multicore import MultiCoreEngine
 from .mutants import ENGINE_MUTANTS, HARD_MUTANTS
-from .result import Engine
+from .result import BlockResult, Engine
 from .sequential import SequentialEngine
 from .sharded.engine import TRANSPORTS, ShardedEngine, simulated_sharded
 from .sharded.partition import PARTITIONERS
@@ -40,6 +49,79 @@ Build = Callable[[int | None, Schedule | None], Engine]
 
 class TargetError(ValueError):
     """An engine spec that names nothing, or an engine that cannot be built: exit code 2."""
+
+
+class Misbehaved(ValueError):
+    """Code of an engine txlanes did not write raised (anything, ``SystemExit`` included), did
+    not return in time, or returned the wrong thing. The message says which, in one line. A
+    ``ValueError`` as ``ExternalEngineError`` is, so a command that only runs the engine reports
+    it as an unusable engine; the checker turns it into a named failure."""
+
+    def __init__(
+        self, message: str, error: BaseException | None = None, late: bool = False
+    ) -> None:
+        super().__init__(message)
+        #: what it raised, if it raised
+        self.error = error
+        #: it did not return within its deadline
+        self.late = late
+
+
+T = TypeVar("T")
+
+
+def describe(error: BaseException) -> str:
+    """``SystemExit(0)``, ``RuntimeError: boom`` — what an engine raised, in one bounded line
+    (its ``__str__`` is the engine's code too, so it may raise or run to megabytes)."""
+    try:  # SystemExit(0) says more than "SystemExit: 0"
+        plain = isinstance(error, Exception) and str(error)
+        text = f"{type(error).__name__}: {error}" if plain else repr(error)
+    except Exception:
+        text = type(error).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else f"{text[:300]}…"
+
+
+def out_of_threads(error: BaseException) -> bool:
+    """Whether the machine, not the engine, failed: no thread could be started. Judging an
+    engine on that would be a verdict drawn from a run that never happened."""
+    return isinstance(error, RuntimeError) and "can't start new thread" in str(error)
+
+
+def guarded(seconds: float, call: Callable[[], T]) -> T:
+    """``call()`` on a thread of its own, waited for ``seconds``: code txlanes did not write
+    that deadlocks, spins, exits or raises becomes a :class:`Misbehaved` instead of a gate that
+    never answers or exits with the engine's code. The waiting thread is the caller's, so the
+    user's Ctrl-C still interrupts txlanes; an abandoned thread is left behind, a daemon."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(call())
+        except BaseException as err:  # every way out of it is the engine's doing
+            errors.append(err)
+
+    thread = threading.Thread(target=run, name="txlanes-engine-under-test", daemon=True)
+    try:
+        thread.start()
+    except RuntimeError as err:
+        raise TargetError(
+            f"cannot start a thread to run the engine in ({err}): the machine holds no more"
+        ) from None
+    thread.join(seconds)
+    if errors:
+        raise Misbehaved(f"raised {describe(errors[0])}", errors[0])
+    if not results:
+        raise Misbehaved(f"did not finish within {seconds:g} s (--engine-timeout)", late=True)
+    return results[0]
+
+
+def block_result(got: object) -> BlockResult:
+    """What an engine's ``execute`` returned, if it is a :class:`BlockResult`."""
+    if not isinstance(got, BlockResult):
+        raise Misbehaved(f"engine returned {type(got).__name__}, not a BlockResult")
+    return got
 
 
 @dataclass(frozen=True)
@@ -83,8 +165,10 @@ class Option:
 
     help: str
     default: object
-    choices: tuple[str, ...] = ()  # empty: a whole number >= 1, unless ``text``
+    choices: tuple[str, ...] = ()  # empty: a whole number from 1 to ``maximum``, unless ``text``
     text: bool = False
+    #: the largest whole number it takes: beyond it a run exhausts the machine or never ends
+    maximum: int = 0
 
     def parse(self, key: str, text: str) -> object:
         if self.text:
@@ -93,9 +177,15 @@ class Option:
             if text not in self.choices:
                 raise TargetError(f"option {key}={text!r}: one of {', '.join(self.choices)}")
             return text
-        if not (text.isascii() and text.isdigit()) or int(text) < 1 or len(text) > 9:
-            raise TargetError(f"option {key}={text!r}: a whole number >= 1")
+        if not _whole(text, self.maximum):
+            raise TargetError(f"option {key}={text!r}: a whole number >= 1, at most {self.maximum}")
         return int(text)
+
+
+def _whole(text: str, maximum: int) -> bool:
+    """Whether ``text`` is a whole number from 1 to ``maximum`` (ASCII digits, no sign)."""
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(maximum))
+    return digits and 1 <= int(text) <= maximum
 
 
 Options = Mapping[str, object]
@@ -157,13 +247,17 @@ BUILTINS: dict[str, BuiltIn] = {
         "Block-STM on the deterministic runtime: a schedule decides every interleaving, so a "
         "run replays exactly",
         "workers", _blockstm_det,
-        {"max-steps": Option("scheduling steps before the run is called a hang", 500_000)},
+        {
+            "max-steps": Option(
+                "scheduling steps before the run is called a hang", 500_000, maximum=10_000_000
+            )
+        },
         deterministic=lambda _: True, schedules=lambda _: True,
     ),
     "multicore": BuiltIn(
         "chunks speculated in forked processes, validated in block order by the parent",
         "processes", _multicore,
-        {"chunk": Option("transactions per child chunk", 128)},
+        {"chunk": Option("transactions per child chunk", 128, maximum=100_000)},
         deterministic=lambda _: True,
     ),
     "sharded": BuiltIn(
@@ -182,17 +276,30 @@ BUILTINS: dict[str, BuiltIn] = {
 }  # fmt: skip
 
 
+def _bad_count(spec: str, counts: str | None, example: str) -> str:
+    return (
+        f"engine {spec!r}: N is the number of {counts}, a whole number from 1 to {MAX_COUNT}, "
+        + example
+    )
+
+
+def _check_count(spec: str, counts: str | None, workers: int | None) -> None:
+    """The N an example or a failure file asks of the engine: in range, so that a file edited
+    to ``"workers": 10000`` (or ``true``) is bad input, not an engine that crashed."""
+    if counts is None or workers is None:  # an engine without N ignores it
+        return
+    if type(workers) is not int or not 1 <= workers <= MAX_COUNT:
+        raise TargetError(_bad_count(spec, counts, f"got {workers!r}"))
+
+
 def _builtin(spec: str, name: str, count: str, query: str) -> Target:
     builtin = BUILTINS[name]
     n: int | None = None
     if count:
         if builtin.counts is None:
             raise TargetError(f"engine {spec!r}: {name} takes no N")
-        if not (count.isascii() and count.isdigit()) or not 1 <= int(count) <= MAX_COUNT:
-            raise TargetError(
-                f"engine {spec!r}: N is the number of {builtin.counts}, a whole number from 1 "
-                f"to {MAX_COUNT}, e.g. {name}:2"
-            )
+        if not _whole(count, MAX_COUNT):
+            raise TargetError(_bad_count(spec, builtin.counts, f"e.g. {name}:2"))
         n = int(count)
     options: dict[str, object] = {key: o.default for key, o in builtin.options.items()}
     for pair in query.split("&") if query else ():
@@ -209,6 +316,7 @@ def _builtin(spec: str, name: str, count: str, query: str) -> Target:
             raise TargetError(f"engine {spec!r}: {err}") from None
 
     def build(workers: int | None, schedule: Schedule | None) -> Engine:
+        _check_count(spec, builtin.counts, workers)
         try:
             return builtin.make(n if n is not None else workers, options, schedule)
         except ValueError as err:
@@ -229,13 +337,18 @@ def _mutant(spec: str, name: str) -> Target:
     if not found:
         known = ", ".join(m.name for m in ENGINE_MUTANTS)
         raise TargetError(f"unknown mutant {name!r} (known: {known})")
-    build = found[0].build
+    build, counts = found[0].build, found[0].counts
+
+    def make(workers: int | None, schedule: Schedule | None) -> Engine:
+        _check_count(spec, counts, workers)
+        return build(workers or 4, schedule or Schedule())
+
     return Target(
         spec,
-        lambda workers, schedule: build(workers or 4, schedule or Schedule()),
+        make,
         deterministic=True,
-        counts=found[0].counts,
-        schedules=found[0].counts != "processes",  # the multi-core engine has no schedule
+        counts=counts,
+        schedules=counts != "processes",  # the multi-core engine has no schedule
     )
 
 
@@ -249,12 +362,99 @@ def _takes(factory: Callable[..., object], name: str) -> bool:
     return found is not None and found.kind in (found.POSITIONAL_OR_KEYWORD, found.KEYWORD_ONLY)
 
 
+class _Untrusted:
+    """A user's engine as txlanes calls it: each ``execute`` under :func:`guarded` and its
+    result checked, wherever it runs (``check``, ``run``, ``replay``, ``bench``, the pytest
+    plugin). Every other attribute (``runtime``, ``faults``, ...) is the engine's own."""
+
+    def __init__(self, engine: Any, seconds: float) -> None:
+        self.engine = engine
+        self.seconds = seconds
+        self.name = str(getattr(engine, "name", ""))
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "engine":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.engine, name)
+
+    def execute(self, block: Block, state: Mapping[Key, int]) -> BlockResult:
+        try:
+            got = guarded(self.seconds, lambda: self.engine.execute(block, state))
+        except Misbehaved as err:
+            said = f"the engine's execute {err}" if err.late else f"engine {err} in execute"
+            raise Misbehaved(said, err.error, err.late) from None
+        return block_result(got)
+
+
+def _spec_form(spec: str) -> tuple[str, str]:
+    """``pkg.module:Class`` split, or a :class:`TargetError` saying what the form is."""
+    module_name, _, attr = spec.partition(":")
+    if not (all(part.isidentifier() for part in module_name.split(".")) and attr.isidentifier()):
+        raise TargetError(
+            f"engine {spec!r}: a user's engine is pkg.module:Class, a module importable from "
+            "PYTHONPATH and a class or factory in it, e.g. my_engines.fast:Engine"
+        )
+    return module_name, attr
+
+
+def _import(spec: str, module_name: str, seconds: float) -> ModuleType:
+    """The module, imported under :func:`guarded`: one that raises, exits or hangs at import
+    is a configuration error, never an exit of txlanes with the module's own code."""
+    try:
+        return guarded(seconds, lambda: importlib.import_module(module_name))
+    except Misbehaved as err:
+        if isinstance(err.error, ModuleNotFoundError) and err.error.name == module_name:
+            hint = f"{err.error}: is its folder on PYTHONPATH?"
+            raise TargetError(f"engine {spec!r}: cannot import {module_name!r} ({hint})") from None
+        said = f"at import, the module {err}"
+        raise TargetError(f"engine {spec!r}: cannot import {module_name!r}: {said}") from None
+
+
+def _of(spec: str, doing: str, seconds: float, call: Callable[[], T]) -> T:
+    """``call()`` under :func:`guarded`, its misbehaviour a :class:`TargetError` naming
+    ``doing``: at resolve time an engine that cannot be built or read cannot be checked."""
+    try:
+        return guarded(seconds, call)
+    except Misbehaved as err:
+        raise TargetError(f"engine {spec!r}: {doing} failed: it {err}") from None
+
+
+def _kinds(spec: str, declared: object) -> frozenset[str] | None:
+    """``capabilities`` as the transaction kinds it names: None (all), or known kinds."""
+    if declared is None:
+        return None
+    if not isinstance(declared, list):  # a str or bytes: not a collection of kinds
+        raise TargetError(
+            f"engine {spec!r}: capabilities must be a collection of transaction kinds, e.g. "
+            f"{{'erc20.transfer'}}, not a {type(declared).__name__}"
+        )
+    for kind in declared:
+        if not (isinstance(kind, str) and kind in TX_TYPES):
+            named = repr(kind)[:80] if isinstance(kind, str) else f"a {type(kind).__name__}"
+            raise TargetError(
+                f"engine {spec!r}: capabilities names {named}, not a transaction kind "
+                f"(known: {', '.join(sorted(TX_TYPES))})"
+            )
+    if not declared:
+        raise TargetError(f"engine {spec!r}: capabilities is empty: it supports no transaction")
+    return frozenset(declared)
+
+
+def _flag(spec: str, name: str, value: object) -> bool:
+    if type(value) is not bool:
+        raise TargetError(
+            f"engine {spec!r}: {name} must be True or False, not a {type(value).__name__}"
+        )
+    return value
+
+
 def _user_engine(spec: str, timeout: float) -> Target:
     """``pkg.module:Class``: built afresh for every example — as ``Class(workers=N)`` when it
     takes ``workers`` (then the campaign varies N and shrinks it), else as ``Class()``. Its
     optional attributes: ``capabilities`` (the kinds it supports), ``reports_traces`` (False:
     compare receipts and the diff only), ``deterministic`` (True: the same example always
-    computes the same result, so a failure is minimized without repeated runs).
+    computes the same result, so a failure is minimized without repeated runs). Its import,
+    construction, attributes and every block each get ``timeout`` seconds (:func:`guarded`).
 
     The scheduling hook (opt-in, the Loom/Shuttle model): a constructor that takes ``runtime``
     gets a :class:`~txlanes.executor.blockstm.DeterministicRuntime` of N workers under the
@@ -262,57 +462,71 @@ def _user_engine(spec: str, timeout: float) -> Target:
     ``runtime.point(label)`` before each access to state its threads share and takes its locks
     from ``runtime.lock()`` is then deterministic: its races are explored by the campaign's
     schedules and a failure replays exactly (keep the runtime as ``self.runtime``)."""
-    module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise TargetError(f"engine {spec!r}: cannot import {module_name!r} ({err})") from None
-    factory = getattr(module, attr, None)
+    module_name, attr = _spec_form(spec)
+    module = _import(spec, module_name, timeout)
+    factory = _of(spec, f"reading {attr!r}", timeout, lambda: getattr(module, attr, None))
     if factory is None:
         raise TargetError(f"engine {spec!r}: module {module_name!r} has no attribute {attr!r}")
     workers = _takes(factory, "workers")
     hooked = _takes(factory, "runtime")
+    counts = "workers" if workers or hooked else None
 
-    def make(n: int, schedule: Schedule | None) -> Engine:
-        kwargs: dict[str, object] = {"workers": n} if workers else {}
+    def make(n: int | None, schedule: Schedule | None) -> _Untrusted:
+        _check_count(spec, counts, n)
+        kwargs: dict[str, object] = {"workers": n or 4} if workers else {}
         if hooked:
-            kwargs["runtime"] = DeterministicRuntime(n, schedule or Schedule(), max_steps=500_000)
-        engine: Engine = factory(**kwargs)
-        return engine
+            runtime = DeterministicRuntime(n or 4, schedule or Schedule(), max_steps=500_000)
+            kwargs["runtime"] = runtime
+        try:
+            return guarded(timeout, lambda: _Untrusted(factory(**kwargs), timeout))
+        except Misbehaved as err:
+            raise Misbehaved(f"constructing it failed: it {err}", err.error, err.late) from None
 
     try:
         probe = make(2, None)
-    except Exception as err:
-        raise TargetError(f"engine {spec!r}: constructing it failed: {err}") from None
-    try:
-        if not callable(getattr(probe, "execute", None)):
-            raise TargetError(f"engine {spec!r}: has no execute(block, state) method")
-        declared = getattr(probe, "capabilities", None)
-        kinds = None if declared is None else frozenset(str(kind) for kind in declared)
-        traces = bool(getattr(probe, "reports_traces", True))
-        deterministic = hooked or getattr(probe, "deterministic", False) is True
-    except TargetError:
-        raise
-    except Exception as err:  # a property that raises, capabilities that are not iterable
-        raise TargetError(f"engine {spec!r}: reading what it declares failed: {err}") from None
-
+    except Misbehaved as err:
+        raise TargetError(f"engine {spec!r}: {err}") from None
+    engine = probe.engine
+    declared = {
+        name: _of(spec, f"reading its {name}", timeout, partial(getattr, engine, name, default))
+        for name, default in (("execute", None), ("reports_traces", True), ("deterministic", False))
+    }
+    if not callable(declared["execute"]):
+        raise TargetError(f"engine {spec!r}: has no execute(block, state) method")
+    kinds = _of(spec, "reading its capabilities", timeout, partial(_listed, engine))
     return Target(
         spec,
-        lambda n, schedule: make(n or 4, schedule),
-        deterministic=deterministic,
-        traces=traces,
-        kinds=kinds,
-        counts="workers" if workers or hooked else None,
+        make,
+        deterministic=hooked or _flag(spec, "deterministic", declared["deterministic"]),
+        traces=_flag(spec, "reports_traces", declared["reports_traces"]),
+        kinds=_kinds(spec, kinds),
+        counts=counts,
         schedules=hooked,
         block_timeout=timeout,
     )
+
+
+def _listed(engine: object) -> object:
+    """The engine's ``capabilities``, iterated here (an iterator is the engine's code too); a
+    str or bytes as it is, for :func:`_kinds` to reject."""
+    declared = getattr(engine, "capabilities", None)
+    if declared is None or isinstance(declared, str | bytes):
+        return declared
+    return list(declared)
 
 
 def _external(command: str, timeout: float, reports: Path) -> Target:
     """A subprocess engine. It starts now, so that its handshake — and so the transaction kinds
     it supports — is known before any workload is generated; one process serves every example.
     A misbehaving engine raises ``ExternalEngineError``."""
-    engine = ExternalEngine(command, timeout=timeout, transcript_dir=reports)
+    try:
+        argv = shlex.split(command)
+    except ValueError as err:
+        raise TargetError(
+            f"engine {'cmd:' + command!r}: cmd:COMMAND is a command line split as a shell would, "
+            f"and this one cannot be ({err}): quote it as in a shell, e.g. cmd:'node engine.js'"
+        ) from None
+    engine = ExternalEngine(argv, timeout=timeout, transcript_dir=reports)
     return Target(
         f"cmd:{command}",
         lambda *_: engine,

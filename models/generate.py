@@ -10,6 +10,7 @@ import random
 
 from .context import BlockEnv, Key
 from .erc20 import ADMIN, BAL, SUPPLY, Transfer
+from .uint import MAX_UINT256
 from .workload import Block, Workload
 
 TOKEN = 1
@@ -37,6 +38,10 @@ def transfers(
     """
     if txs < 0 or accounts < 2:
         raise ValueError("transfers needs txs >= 0 and accounts >= 2")
+    if block_size is not None and block_size < 1:  # else range() drops every transaction
+        raise ValueError(f"transfers needs a block size >= 1, got {block_size}")
+    if not 0 <= fee <= MAX_UINT256:  # else a file the workload format rejects
+        raise ValueError(f"transfers needs a fee in 0..2**256-1, got {fee}")
     rng = random.Random(seed)
     hi = FIRST_ACCOUNT + accounts - 1
     all_txs = [

@@ -3,18 +3,21 @@
 Loading validates everything and names the exact path of what is wrong
 (``blocks[0].txs[3].amount: must be an integer in [0, 2**256-1]``) so that a user's hand-written
 or recorded workload never reaches an engine half-valid. The format is documented in
-docs/workload-format.md.
+docs/workload-format.md. The strict JSON reader (``read_json_file``) and the value checks
+(``int_from_json``, ``uint_from_json``, ``bool_from_json``) are those of every file format
+txlanes reads — workloads, histories, failure and schedule files — so all share one set of rules.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from .context import BlockEnv, Key
 from .tx import KEY_SCHEMAS, TX_TYPES, Tx
@@ -63,7 +66,7 @@ def key_from_str(text: str, path: str = "key") -> Key:
     schema = KEY_SCHEMAS.get(name)
     if schema is None:
         known = ", ".join(sorted(KEY_SCHEMAS))
-        raise WorkloadError(f"{path}: unknown key schema {name!r} (known: {known})")
+        raise WorkloadError(f"{path}: unknown key schema {shown(name)} (known: {known})")
     if len(parts) != len(schema):
         raise WorkloadError(
             f"{path}: key {name} takes {len(schema)} components ({', '.join(schema)}), "
@@ -75,15 +78,60 @@ def key_from_str(text: str, path: str = "key") -> Key:
     return tuple(values)
 
 
-# -- integers -----------------------------------------------------------------------------------
+# -- values -------------------------------------------------------------------------------------
+
+#: The digits of 2**256-1: a longer decimal string cannot be a uint256, so it is refused before
+#: ``int()`` (which is quadratic in the length and refuses 4,300 digits and more).
+_UINT256_DIGITS = len(str(MAX_UINT256))
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so that an error stays one readable line (a
+    huge integer by its size: its ``repr`` may be refused, and its digits say nothing)."""
+    if is_int(value) and abs(value).bit_length() > 3 * limit:
+        return f"an integer of {abs(value).bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def is_int(value: object) -> TypeGuard[int]:
+    """A JSON integer: Python's ``True`` is an ``int`` too, but a flag is never a number."""
+    return type(value) is int
+
+
+def int_from_json(value: object, path: str, low: int = 0, high: int | None = None) -> int:
+    """The one check of an integer read from a file: a JSON integer in ``[low, high]``."""
+    if is_int(value) and low <= value and (high is None or value <= high):
+        return value
+    if high is None:
+        allowed = f">= {low}"
+    else:
+        allowed = f"in [{low}, {'2**256-1' if high == MAX_UINT256 else high}]"
+    raise WorkloadError(f"{path}: must be an integer {allowed}, got {shown(value)}")
 
 
 def uint_from_json(value: object, path: str, *, allow_str: bool = True) -> int:
-    """A uint256 from a JSON integer or a decimal string (large values do not fit JSON numbers)."""
-    if isinstance(value, str) and allow_str and value.isdigit() and value.isascii():
+    """A uint256 from a JSON integer or a decimal string (large values do not fit JSON numbers).
+
+    The string is canonical — ASCII digits, no sign, space, underscore or leading zero — so that
+    each value (and each state key, whose components are read here) has one spelling only.
+    """
+    if allow_str and isinstance(value, str):
+        canonical = value.isascii() and value.isdigit() and (value == "0" or value[0] != "0")
+        if not canonical or len(value) > _UINT256_DIGITS:
+            raise WorkloadError(
+                f"{path}: must be an integer in [0, 2**256-1] (as a string: its decimal digits, "
+                f"no sign, space or leading zero), got {shown(value)}"
+            )
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_UINT256:
-        raise WorkloadError(f"{path}: must be an integer in [0, 2**256-1], got {value!r}")
+    return int_from_json(value, path, 0, MAX_UINT256)
+
+
+def bool_from_json(value: object, path: str) -> bool:
+    """A JSON ``true`` or ``false``: ``"false"``, ``""`` or ``0`` are not flags (``"false"`` is
+    truthy, and reading it as true would invent an aborted transaction)."""
+    if not isinstance(value, bool):
+        raise WorkloadError(f"{path}: must be true or false, got {shown(value)}")
     return value
 
 
@@ -126,7 +174,7 @@ def tx_from_json(obj: object, path: str) -> Tx:
     cls = TX_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         known = ", ".join(sorted(TX_TYPES))
-        raise WorkloadError(f"{path}.type: unknown transaction type {kind!r} (known: {known})")
+        raise WorkloadError(f"{path}.type: unknown transaction type {shown(kind)} (known: {known})")
     specs = tx_fields(cls)
     names = {s.name for s in specs}
     extra = sorted(set(obj) - names - {"type"})
@@ -140,12 +188,9 @@ def tx_from_json(obj: object, path: str) -> Tx:
         if spec.name not in obj:
             raise WorkloadError(f"{fpath}: missing (required by {kind})")
         value = obj[spec.name]
-        if spec.is_bool:
-            if not isinstance(value, bool):
-                raise WorkloadError(f"{fpath}: must be true or false, got {value!r}")
-            kwargs[spec.name] = value
-        else:
-            kwargs[spec.name] = uint_from_json(value, fpath)
+        kwargs[spec.name] = (
+            bool_from_json(value, fpath) if spec.is_bool else uint_from_json(value, fpath)
+        )
     return cls(**kwargs)
 
 
@@ -233,10 +278,10 @@ def workload_from_json(obj: object) -> Workload:
     if not isinstance(obj, dict):
         raise WorkloadError("workload: must be a JSON object")
     if obj.get("format") != FORMAT:
-        raise WorkloadError(f"format: must be {FORMAT!r}, got {obj.get('format')!r}")
-    if obj.get("version") != VERSION:
+        raise WorkloadError(f"format: must be {FORMAT!r}, got {shown(obj.get('format'))}")
+    if not is_int(obj.get("version")) or obj.get("version") != VERSION:
         raise WorkloadError(
-            f"version: this txlanes reads version {VERSION}, got {obj.get('version')!r}"
+            f"version: this txlanes reads version {VERSION}, got {shown(obj.get('version'))}"
         )
     unknown = sorted(set(obj) - {"format", "version", "state", "blocks", "meta"})
     if unknown:
@@ -257,18 +302,156 @@ def workload_to_json(workload: Workload) -> dict[str, Any]:
     }
 
 
-def read_json_file(path: str | Path) -> object:
-    """A JSON file's contents; an unreadable or malformed file is a :class:`WorkloadError`."""
+# -- the strict JSON reader (every file format) ------------------------------------------------
+
+#: The largest file read: 256 MiB is about 2.5 million transfers, far more than a check needs,
+#: and parsing it takes a few GiB; a larger file is refused before it exhausts the machine.
+MAX_FILE_BYTES = 256 * 2**20
+
+
+class _Refused:
+    """A value the reader refuses, left in place by a parser hook so that the error can name the
+    path to it (the hooks see a value, never where it is)."""
+
+    __slots__ = ("why",)
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+class _Duplicated(dict[str, object]):
+    """An object in which ``key`` appears more than once."""
+
+    def __init__(self, pairs: list[tuple[str, object]], key: str) -> None:
+        super().__init__(pairs)
+        self.key = key
+
+
+def _child(path: str, key: str | int) -> str:
+    """The path of an object's field or a list's item, spelled as the loaders spell theirs."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if key.isidentifier():
+        return f"{path}.{key}" if path else key
+    return f"{path}[{key!r}]"
+
+
+def _first_refused(root: object) -> tuple[str, str] | None:
+    """(path, reason) of the first refused value, walked without recursion (nesting is deep)."""
+    stack: list[tuple[str, object]] = [("", root)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, _Refused):
+            return path, node.why
+        if isinstance(node, _Duplicated):
+            return _child(path, node.key), "appears twice in one object; keep one of the values"
+        items: list[tuple[str | int, object]] = []
+        if isinstance(node, dict):
+            items = list(node.items())
+        elif isinstance(node, list):
+            items = list(enumerate(node))
+        stack.extend((_child(path, k), v) for k, v in reversed(items))
+    return None
+
+
+def _strict_loads(text: str, *, check_ints: bool) -> tuple[object, bool]:
+    """Parse, and whether a hook refused a value. Duplicate keys and NaN/Infinity are always
+    caught; ``check_ints`` catches ``-0`` and integers too long for ``int()`` (a slower parse,
+    so only when the text holds ``-0`` or ``int()`` refused an integer)."""
+    refused: list[bool] = []
+
+    def refuse(why: str) -> _Refused:
+        refused.append(True)
+        return _Refused(why)
+
+    def pairs(items: list[tuple[str, object]]) -> dict[str, object]:
+        obj = dict(items)
+        if len(obj) == len(items):
+            return obj
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                break
+            seen.add(key)
+        refused.append(True)
+        return _Duplicated(items, key)
+
+    def constant(name: str) -> _Refused:
+        return refuse(f"{name} is not a JSON number (RFC 8259); write a number")
+
+    def integer(digits: str) -> int | _Refused:
+        if digits == "-0":  # 0 to Python, but a sign on an unsigned value
+            return refuse("-0 is not an unsigned integer; write 0")
+        try:
+            return int(digits)
+        except ValueError:  # 4,300 digits or more (sys.get_int_max_str_digits)
+            digits_at_most = f"a uint256 has at most {_UINT256_DIGITS} digits"
+            return refuse(f"an integer of {len(digits)} digits; {digits_at_most}")
+
+    hooks: dict[str, Any] = {"object_pairs_hook": pairs, "parse_constant": constant}
+    if check_ints:
+        hooks["parse_int"] = integer
+    return json.loads(text, **hooks), bool(refused)
+
+
+def parse_json(text: str, source: str) -> object:
+    """Strict JSON (RFC 8259): no NaN or Infinity, no duplicate key, no ``-0``, no integer
+    ``int()`` refuses; nesting as deep as Python's parser allows. Every problem is a
+    :class:`WorkloadError` naming ``source`` and, for a value, its path in the document."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise WorkloadError(f"{path}: cannot read ({err.strerror})") from None
-    try:
-        return json.loads(text)
+        try:
+            obj, refused = _strict_loads(text, check_ints="-0" in text)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # int() refused an integer (4,300 digits or more): find it
+            obj, refused = _strict_loads(text, check_ints=True)
     except json.JSONDecodeError as err:
         raise WorkloadError(
-            f"{path}: not JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+            f"{source}: not JSON (line {err.lineno}, column {err.colno}: {err.msg})"
         ) from None
+    except RecursionError:
+        raise WorkloadError(
+            f"{source}: nested deeper than the JSON reader allows (no txlanes format nests "
+            "more than a few levels)"
+        ) from None
+    found = _first_refused(obj) if refused else None
+    if found is not None:
+        where, why = found
+        raise WorkloadError(f"{source}: {where}: {why}" if where else f"{source}: {why}")
+    return obj
+
+
+def _utf8(data: bytes, source: str) -> str:
+    """The file's text: UTF-8 without a byte-order mark (JSON's encoding, RFC 8259 §8.1)."""
+    if data.startswith(codecs.BOM_UTF8):
+        raise WorkloadError(
+            f"{source}: starts with a byte-order mark; save it as UTF-8 without BOM"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise WorkloadError(
+            f"{source}: not UTF-8 (line {line}, column {column}: byte "
+            f"0x{data[err.start]:02x}); save it as UTF-8"
+        ) from None
+
+
+def read_json_file(path: str | Path) -> object:
+    """A JSON file's contents, read strictly (:func:`parse_json`, UTF-8, at most
+    :data:`MAX_FILE_BYTES`): the one reader of every file format, so all share its rules."""
+    try:
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise WorkloadError(f"{path}: cannot read ({err.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise WorkloadError(
+            f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB, the largest file txlanes reads; "
+            "split it into smaller files"
+        )
+    return parse_json(_utf8(data, str(path)), str(path))
 
 
 def load_workload(path: str | Path) -> Workload:

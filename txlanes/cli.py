@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from rich.console import Console
 
@@ -44,8 +45,16 @@ COMMANDS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument error is one line, as every other bad input is: the usage block that
+    argparse prints first buries it in CI logs (``--help`` still shows it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"txlanes: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="txlanes",
         description="Prove, test and measure parallel blockchain execution engines.",
     )
@@ -57,7 +66,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:  # a bad argument (one line printed), or --help / --version
+        return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
     console = Console(stderr=True)
     before = set(threading.enumerate())
     try:

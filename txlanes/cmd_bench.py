@@ -30,6 +30,10 @@ from txlanes.files import write_atomic, write_json
 from . import options
 from .errors import EXIT_FAILED, EXIT_OK, UsageError
 
+#: A median and quartiles need 5 timed runs; past 1,000 more runs add time, not precision.
+RUNS = options.Whole(5, 1_000, "a median and quartiles need 5")
+SIZES = options.Whole(1, options.MAX_TXS, "about 1 KB of memory each")
+
 
 def add_parser(commands: Any) -> None:
     bench = commands.add_parser(
@@ -47,16 +51,24 @@ def add_parser(commands: Any) -> None:
         metavar="NAME",
         help=f"repeatable; one of: {', '.join(WORKLOADS)}",
     )
-    bench.add_argument("--runs", type=int, help="timed runs per engine after a warm-up (5)")
-    bench.add_argument("--txs", type=int, help="transactions per workload (2000; quick 300)")
+    bench.add_argument(
+        "--runs", type=RUNS, help=f"timed runs per engine after a warm-up, {RUNS}; default 5"
+    )
+    bench.add_argument(
+        "--txs",
+        type=SIZES,
+        help=f"transactions per workload, {SIZES}; default 2000, quick 300",
+    )
     bench.add_argument(
         "--scale",
         action="append",
-        type=int,
+        type=SIZES,
         metavar="TXS",
-        help="block sizes of the scaling table (repeatable; default 1000, 10000, 100000)",
+        help=f"block sizes of the scaling table, {SIZES} (repeatable; default 1000, 10000, 100000)",
     )
-    bench.add_argument("--seed", type=int, default=0, help="workload seed (0)")
+    bench.add_argument(
+        "--seed", type=options.SEED, default=0, help=f"workload seed, {options.SEED} (0)"
+    )
     options.add_reports_option(bench, "bench.md, bench.json and the plots")
     bench.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     options.add_ray_options(
@@ -71,14 +83,12 @@ def _config(args: argparse.Namespace) -> suite.Config:
     if unknown:
         raise UsageError(f"unknown workload {unknown[0]!r} (known: {', '.join(WORKLOADS)})")
     runs = base.runs if args.runs is None else args.runs
-    if runs < 5:
-        raise UsageError(f"--runs must be >= 5 (a median and quartiles need them), got {runs}")
     txs = base.txs if args.txs is None else args.txs
-    if txs < 1:
-        raise UsageError(f"--txs must be >= 1, got {txs}")
     sizes = tuple(args.scale or base.scale_sizes)
-    if min(sizes) < 1:
-        raise UsageError(f"--scale sizes must be >= 1, got {min(sizes)}")
+    options.fits_in_memory(
+        f"blocks of --txs {txs:,} and --scale {max(sizes):,}",
+        max(txs, *sizes) * options.BYTES_PER_TX,
+    )
     config = replace(base, runs=runs, txs=txs, seed=args.seed, scale_sizes=sizes)
     return config.select(tuple(args.workload or ()), tuple(options.engine_specs(args, ())))
 
@@ -93,7 +103,7 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
             engines: suite.Engines = {}
         else:
             engines = suite.build_engines(config, timeout, args.reports)
-    except (TargetError, RayUnavailable) as err:  # a spec that names nothing, or can't leave
+    except (TargetError, ExternalEngineError, RayUnavailable) as err:  # one line, exit 2
         raise UsageError(str(err)) from None
     progress = Progress(
         TextColumn("{task.description}"),
@@ -116,7 +126,10 @@ def cmd_bench(args: argparse.Namespace, console: Console) -> int:
                 bench = suite.run(config, engines, tick, run_divergence)
         except (ExternalEngineError, RayUnavailable) as err:  # exit 2, one line
             raise UsageError(str(err)) from None
-    plots = [] if args.no_plots else write_plots(bench, args.reports)
+    try:
+        plots = [] if args.no_plots else write_plots(bench, args.reports)
+    except OSError as err:  # --reports was writable when the bench started
+        raise UsageError(f"cannot write the plots in {args.reports}: {err}") from None
     write_json(args.reports / "bench.json", to_json(bench))
     write_atomic(args.reports / "bench.md", markdown(bench, plots))
     print(headline(bench, "simple"))

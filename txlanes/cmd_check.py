@@ -12,12 +12,13 @@ from rich.console import Console
 from txlanes import __version__
 from txlanes.checker.campaign import Campaign
 from txlanes.checker.coverage import Coverage
+from txlanes.checker.failure import Outcome, Status
 from txlanes.checker.profiles import CONTENTION, PROFILES
 from txlanes.checker.ray_campaign import run_on_ray
 from txlanes.checker.replay import failure_to_json
 from txlanes.executor.external import ExternalEngineError
 from txlanes.executor.ray_cluster import RayUnavailable
-from txlanes.executor.registry import DEFAULT_CHECK, TargetError, resolve
+from txlanes.executor.registry import DEFAULT_CHECK, Target, TargetError, resolve
 from txlanes.files import write_atomic, write_json
 from txlanes.progress import TerminalReporter
 from txlanes.render import (
@@ -41,7 +42,11 @@ def add_parser(commands: Any) -> None:
     options.add_engine_options(check, many=True, default=", ".join(DEFAULT_CHECK), timeout=10.0)
     options.add_ray_options(check, "each (engine, contention) campaign")
     options.add_budget_options(check)
-    check.add_argument("--examples", type=int, help="examples per engine and contention profile")
+    check.add_argument(
+        "--examples",
+        type=options.EXAMPLES,
+        help=f"examples per engine and contention profile, {options.EXAMPLES}",
+    )
     check.add_argument(
         "--contention",
         action="append",
@@ -53,7 +58,7 @@ def add_parser(commands: Any) -> None:
         metavar="MIN..MAX",
         type=options.block_size,
         help="transactions per generated block, e.g. 1..12 or 100..300 (default: every profile's"
-        " own: mostly 1 to 12, now and then up to 200)",
+        f" own: mostly 1 to 12, now and then up to 200); MIN and MAX in {options.BLOCK_TXS}",
     )
     check.add_argument(
         "--coverage",
@@ -66,8 +71,6 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    if args.examples is not None and args.examples < 1:
-        raise UsageError(f"--examples must be >= 1, got {args.examples}")
     timeout = options.engine_timeout(args)
     contentions = tuple(c for c in CONTENTION if not args.contention or c.name in args.contention)
     if args.block_size is not None:
@@ -93,8 +96,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(str(err)) from None
     for spec, contention in campaign.skipped:
         print(f"skipped {spec} · {contention}: it supports none of that profile's transactions")
-    if not outcomes:
-        raise UsageError("nothing was checked: the engines support none of the profiles' txs")
+    unchecked = _unchecked(targets, outcomes, campaign.skipped)
+    if unchecked and not any(o.failure is not None for o in outcomes):
+        raise UsageError(unchecked[0])  # a failure elsewhere is the verdict; else nothing held
 
     for outcome in outcomes:
         if outcome.failure is not None:
@@ -114,4 +118,27 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         if outcome.failure is not None:
             print(f"\n{failure_text(outcome.failure)}")
     print(f"\n{check_summary(outcomes, args.reports)}")
+    for line in unchecked:
+        print(line)
     return EXIT_FAILED if any(o.failure is not None for o in outcomes) else EXIT_OK
+
+
+def _unchecked(
+    targets: list[Target], outcomes: list[Outcome], skipped: list[tuple[str, str]]
+) -> list[str]:
+    """What was asked for but not checked, one line each: an engine every profile was skipped
+    for, a campaign that ran no example. A gate must never say "held" for those."""
+    ran = {outcome.target for outcome in outcomes}
+    lines = [
+        f"nothing was checked of {target.spec}: it supports none of the transactions of the "
+        f"profiles {', '.join(c for spec, c in skipped if spec == target.spec)} (it declares "
+        f"{', '.join(sorted(target.kinds or ()))}): choose a --contention it supports"
+        for target in targets
+        if target.spec not in ran
+    ]
+    lines += [
+        f"nothing was checked of {o.target} · {o.contention}: no example ran"
+        for o in outcomes
+        if o.status is Status.UNCHECKED
+    ]
+    return lines

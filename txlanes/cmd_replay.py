@@ -24,8 +24,11 @@ def add_parser(commands: Any) -> None:
 
 def cmd_replay(args: argparse.Namespace, console: Console) -> int:
     failure = load_failure(args.failure)
+    # the reports folder the failure was saved in (REPORTS/failures/NAME.json), or its own
+    folder = args.failure.parent
+    reports = folder.parent if folder.name == "failures" else folder
     try:
-        replayed = replay(failure)
+        replayed = replay(failure, reports=reports)
     except (TargetError, ExternalEngineError) as err:
         raise UsageError(str(err)) from None
     if replayed.failure is not None:

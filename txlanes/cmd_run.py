@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import time
 from pathlib import Path
@@ -11,8 +10,9 @@ from typing import Any
 
 from rich.console import Console
 
+from txlanes.checker.schedules import load_schedule
 from txlanes.executor.blockstm import DeterministicRuntime, Schedule
-from txlanes.executor.blockstm.runtime import schedule_from_json, schedule_to_json
+from txlanes.executor.blockstm.runtime import schedule_to_json
 from txlanes.executor.external import ExternalEngineError
 from txlanes.executor.registry import Target, TargetError, resolve, spec_with
 from txlanes.executor.result import Engine, block_result_to_json
@@ -23,7 +23,15 @@ from txlanes.models.workload import load_workload, state_to_json
 from txlanes.summary import render, summarize
 
 from .errors import EXIT_FAILED, EXIT_OK, UsageError
-from .options import add_engine_options, engine_specs, engine_timeout
+from .options import (
+    COUNT,
+    SEED,
+    add_engine_options,
+    check_output,
+    engine_specs,
+    engine_timeout,
+    output_file,
+)
 
 #: Flags that set a built-in engine's N, by what N counts, and flags that set an option.
 _COUNT_FLAGS = ("workers", "processes", "shards")
@@ -34,9 +42,13 @@ def add_parser(commands: Any) -> None:
     run = commands.add_parser("run", help="execute a workload file and report TPS")
     run.add_argument("workload", type=Path, help="a workload JSON file (docs/workload-format.md)")
     add_engine_options(run, many=False, default="sequential", timeout=60.0)
-    run.add_argument("--workers", type=int, help="blockstm, blockstm-det: N, the workers (4)")
-    run.add_argument("--processes", type=int, help="multicore: N, the processes (the CPUs)")
-    run.add_argument("--shards", type=int, help="sharded: N, the shards (4)")
+    run.add_argument(
+        "--workers", type=COUNT, help=f"blockstm, blockstm-det: N, the workers, {COUNT} (4)"
+    )
+    run.add_argument(
+        "--processes", type=COUNT, help=f"multicore: N, the processes, {COUNT} (the CPUs)"
+    )
+    run.add_argument("--shards", type=COUNT, help=f"sharded: N, the shards, {COUNT} (4)")
     run.add_argument(
         "--transport",
         help="sharded: sim (a simulated network, the default), processes (a process per "
@@ -51,8 +63,8 @@ def add_parser(commands: Any) -> None:
     sched = run.add_mutually_exclusive_group()
     sched.add_argument(
         "--schedule-seed",
-        type=int,
-        help="blockstm-det: a seeded schedule; sharded: a seeded healing fault plan",
+        type=SEED,
+        help=f"blockstm-det: a seeded schedule; sharded: a seeded healing fault plan; {SEED}",
     )
     sched.add_argument(
         "--schedule",
@@ -61,7 +73,7 @@ def add_parser(commands: Any) -> None:
     )
     run.add_argument(
         "--output",
-        type=Path,
+        type=output_file,
         help="where to write the JSON result (default: reports/run-<workload>-<engine>.json)",
     )
     run.set_defaults(handler=cmd_run)
@@ -79,7 +91,9 @@ def _target(args: argparse.Namespace) -> Target:
     }
     try:
         spec = spec_with(specs[0], counts=counts, options=options)
-        return resolve(spec, timeout=engine_timeout(args))
+        # a cmd: engine's transcript goes beside the result
+        reports = args.output.parent if args.output else Path("reports")
+        return resolve(spec, timeout=engine_timeout(args), reports=reports)
     except TargetError as err:
         raise UsageError(str(err)) from None
 
@@ -94,15 +108,7 @@ def _schedule(args: argparse.Namespace, target: Target) -> tuple[Schedule | None
         )
     if args.schedule_seed is not None:
         return Schedule(seed=args.schedule_seed), None
-    try:
-        obj = json.loads(args.schedule.read_text())
-        if isinstance(obj, dict) and obj.get("format") == "txlanes-run":
-            obj = obj.get("schedule")  # a run result carries the schedule it took
-            if obj is None:
-                raise ValueError("this run was not on the deterministic runtime")
-        schedule, workers = schedule_from_json(obj)
-    except (OSError, ValueError) as err:
-        raise UsageError(f"{args.schedule}: {err}") from None
+    schedule, workers = load_schedule(args.schedule)  # a WorkloadError is exit 2
     if target.count not in (None, workers):
         raise UsageError(f"{args.schedule} was recorded with {workers} workers, not {target.count}")
     return schedule, workers
@@ -115,6 +121,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         engine = target.build(target.count or recorded, schedule)
     except TargetError as err:
         raise UsageError(str(err)) from None
+    name = str(getattr(engine, "name", "") or target.spec)
+    output = args.output or check_output("--output", _default_output(args.workload, name))
     with console.status(f"loading {args.workload}"):
         start = time.perf_counter()
         workload = load_workload(args.workload)
@@ -123,14 +131,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         try:
             run = run_workload(engine, workload)
         except (ValueError, ExternalEngineError) as err:  # e.g. no Ray cluster to run on
-            raise UsageError(str(err)) from None
+            raise UsageError(f"engine {target.spec!r}: {err}") from None
         except ShardedRunError as err:
             console.print(f"[red]engine {target.spec} failed:[/red] {err}")
             return EXIT_FAILED
-    name = str(getattr(engine, "name", "") or target.spec)
     summary = summarize(name, workload, run)
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-    output = args.output or Path("reports") / f"run-{args.workload.stem}-{slug}.json"
     write_json(
         output,
         {
@@ -152,6 +157,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     print(render(summary))
     print(f"loaded in {load_seconds:.2f} s; result written to {output}")
     return EXIT_OK
+
+
+def _default_output(workload: Path, engine: str) -> Path:
+    """``reports/run-<workload>-<engine>.json``, its parts cut short to stay a legal file name."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", engine)[:80]
+    return Path("reports") / f"run-{workload.stem[:80]}-{slug}.json"
 
 
 def _taken_schedule(engine: Engine) -> dict[str, object] | None:

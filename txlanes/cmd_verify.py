@@ -18,7 +18,11 @@ from txlanes.models.tx import TX_TYPES
 from txlanes.render import verify_json, verify_text
 
 from .errors import EXIT_FAILED, EXIT_OK, UsageError
-from .options import add_reports_option
+from .options import SECONDS, Whole, add_reports_option
+
+#: The sizes of the cross-shard bounded model (executor/sharded/finite.py) verify checks.
+SHARDS = Whole(2, 6, "the bounded model's instances")
+DEPTH = Whole(1, 30)
 
 
 def add_parser(commands: Any) -> None:
@@ -33,15 +37,18 @@ def add_parser(commands: Any) -> None:
         "default: all)",
     )
     verify.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds per operation (30); then UNKNOWN"
+        "--timeout",
+        type=SECONDS,
+        default=30.0,
+        help=f"seconds per operation, {SECONDS}; default 30; then UNKNOWN",
     )
     verify.add_argument(
-        "--shards", type=int, metavar="N", help="cross-shard commit: shards in the bounded "
-        "model (2..6; default 2). Giving --shards or --depth alone checks only the protocol",
+        "--shards", type=SHARDS, metavar="N", help="cross-shard commit: shards in the bounded "
+        f"model, {SHARDS}; default 2. Giving --shards or --depth alone checks only the protocol",
     )  # fmt: skip
     verify.add_argument(
-        "--depth", type=int, metavar="K", help="cross-shard commit: steps of bounded model "
-        "checking (1..30; default 8)",
+        "--depth", type=DEPTH, metavar="K", help="cross-shard commit: steps of bounded model "
+        f"checking, {DEPTH}; default 8",
     )  # fmt: skip
     verify.add_argument(
         "--protocol",
@@ -68,10 +75,6 @@ def _select(ops: list[str] | None) -> list[str]:
 def _protocol_results(args: argparse.Namespace, status: Any) -> list[ProtocolResult]:
     shards = 2 if args.shards is None else args.shards
     depth = 8 if args.depth is None else args.depth
-    if not 2 <= shards <= 6:
-        raise UsageError(f"--shards must be 2..6 (the bounded model's instance), got {shards}")
-    if not 1 <= depth <= 30:
-        raise UsageError(f"--depth must be 1..30, got {depth}")
     protocol = PROTOCOL_MUTANTS.get(args.protocol, TwoPhaseCommit)()
     timeout_ms = int(args.timeout * 1000)
     status.update(f"cross-shard commit: bounded model checking, {shards} shards, depth 0/{depth}")
@@ -86,8 +89,6 @@ def _protocol_results(args: argparse.Namespace, status: Any) -> list[ProtocolRes
 
 
 def cmd_verify(args: argparse.Namespace, console: Console) -> int:
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be > 0, got {args.timeout}")
     protocol_asked = args.shards is not None or args.depth is not None
     protocol_asked = protocol_asked or args.protocol != TwoPhaseCommit.name
     kinds = _select(args.ops) if args.ops or not protocol_asked else []

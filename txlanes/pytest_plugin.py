@@ -31,7 +31,7 @@ from txlanes.executor.external import ExternalEngineError
 from txlanes.executor.registry import Target, TargetError, resolve
 from txlanes.executor.result import Engine
 from txlanes.models.workload import Workload
-from txlanes.options import ENGINE_CMD_HELP, ENGINE_HELP, TIMEOUT_HELP
+from txlanes.options import COUNT, ENGINE_CMD_HELP, ENGINE_HELP, SECONDS, TIMEOUT_HELP
 from txlanes.render import failure_text
 
 
@@ -60,9 +60,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"instead of --txlanes-engine: {ENGINE_CMD_HELP}",
     )
     group.addoption(
-        "--txlanes-engine-timeout", type=float, default=10.0, help=f"{TIMEOUT_HELP} (10)"
+        "--txlanes-engine-timeout",
+        type=SECONDS,
+        default=10.0,
+        help=f"{TIMEOUT_HELP}, {SECONDS} (10)",
     )
-    group.addoption("--txlanes-workers", type=int, default=4, help="workers per engine (4)")
+    group.addoption(
+        "--txlanes-workers", type=COUNT, default=4, help=f"workers per engine, {COUNT} (4)"
+    )
     group.addoption(
         "--txlanes-profile",
         default="ci",
@@ -86,7 +91,8 @@ def _configured_target(config: pytest.Config) -> Target:
         command = config.getoption("txlanes_engine_cmd")
         spec = f"cmd:{command}" if command else config.getoption("txlanes_engine")
         try:
-            target = resolve(spec, timeout=config.getoption("txlanes_engine_timeout"))
+            timeout = config.getoption("txlanes_engine_timeout")
+            target = resolve(spec, timeout=timeout, reports=config.rootpath / "reports")
         except (TargetError, ExternalEngineError) as err:
             raise pytest.UsageError(str(err)) from None
         config.stash[_TARGET] = target

@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from txlanes.checker.coverage import Coverage
 from txlanes.checker.equivalence import describe_tx
-from txlanes.checker.failure import Failure, Outcome
+from txlanes.checker.failure import Failure, Outcome, Status
 from txlanes.checker.kill import Kill
 from txlanes.checker.protocol_proofs import ProtocolResult
 from txlanes.checker.prover import Result
@@ -80,7 +80,7 @@ def summary_table(outcomes: list[Outcome], fmt: str = "github") -> str:
             o.contention,
             o.examples,
             f"{o.seconds:.1f}",
-            "held" if o.failure is None else f"FAILED: {o.failure.kind}",
+            str(o.status) if o.failure is None else f"FAILED: {o.failure.kind}",
             "" if o.failure is None else o.failure.txs,
         ]
         for o in outcomes
@@ -101,7 +101,7 @@ def check_json(outcomes: list[Outcome], meta: dict[str, Any]) -> dict[str, Any]:
                 "examples": o.examples,
                 "seconds": round(o.seconds, 3),
                 "seconds_to_failure": o.seconds_to_failure,
-                "held": o.failure is None,
+                "held": o.status is Status.HELD,
                 "failure": None if o.failure is None else failure_json(o.failure),
             }
             for o in outcomes
@@ -152,8 +152,11 @@ def check_markdown(outcomes: list[Outcome]) -> str:
 
 
 def check_summary(outcomes: list[Outcome], reports: object) -> str:
-    failed = sum(o.failure is not None for o in outcomes)
-    return f"{len(outcomes) - failed} held, {failed} failed; reports in {reports}/"
+    held = sum(o.status is Status.HELD for o in outcomes)
+    failed = sum(o.status is Status.FAILED for o in outcomes)
+    unchecked = len(outcomes) - held - failed
+    also = f", {unchecked} checked nothing" if unchecked else ""
+    return f"{held} held, {failed} failed{also}; reports in {reports}/"
 
 
 # -- the mutant catalogue ------------------------------------------------------------------------

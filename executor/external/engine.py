@@ -10,6 +10,7 @@ verdict is never drawn from an engine that was not heard.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 import weakref
@@ -24,15 +25,30 @@ from txlanes.models.workload import Block
 from .process import EngineFailure, EngineProcess, Transcript
 from .protocol import (
     ProtocolError,
+    excerpt,
     execute_request,
     hello_request,
     parse_hello,
     parse_result,
 )
 
+#: The longest engine name a transcript's file name spells out (file names stop at 255 bytes).
+_SLUG_CHARS = 64
+
 
 class ExternalEngineError(ValueError):
     """An external engine that could not be used: what it did, and the saved transcript."""
+
+
+def transcript_name(engine: str) -> str:
+    """``external-<engine>-transcript.jsonl``, safe as a file name whatever the engine calls
+    itself: other characters than ``[A-Za-z0-9_.-]`` become ``_``, and a name longer than
+    ``_SLUG_CHARS`` is cut and told apart from other such names by a hash of the whole."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", engine)
+    if len(slug) > _SLUG_CHARS:
+        digest = hashlib.sha256(engine.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        slug = f"{slug[:_SLUG_CHARS]}-{digest}"
+    return f"external-{slug}-transcript.jsonl"
 
 
 class ExternalEngine:
@@ -51,6 +67,7 @@ class ExternalEngine:
         self.command = shlex.join(self.argv)
         self.timeout = timeout
         self.name = Path(self.argv[0]).name  # until the engine names itself
+        #: where the transcript goes: ``--reports`` as the registry hands it in
         self._transcript_dir = transcript_dir
         self._transcript = Transcript()
         self._requests = 0
@@ -105,11 +122,13 @@ class ExternalEngine:
 
     def _fail(self, what: str, *, save: bool = True) -> ExternalEngineError:
         """The error for what the engine did; the process is killed and the transcript saved."""
-        message = f"engine {self.name!r} ({self.command}){what}"
+        message = f"engine {excerpt(self.name)} ({self.command}){what}"
         if save:
             self._process.kill()
-            slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name)
-            path = self._transcript_dir / f"external-{slug}-transcript.jsonl"
-            message += f"; transcript: {self._transcript.save(path)}"
+            path = self._transcript_dir / transcript_name(self.name)
+            try:
+                message += f"; transcript: {self._transcript.save(path)}"
+            except OSError as err:  # the engine's failure is the news, not the reports folder
+                message += f"; the transcript could not be saved as {path}: {err.strerror or err}"
         self._error = ExternalEngineError(message)
         return self._error

@@ -1,10 +1,18 @@
 """One engine subprocess: JSON lines to its stdin, lines from its stdout, always under a deadline.
 
 Every wait is a ``select`` on non-blocking pipes bounded by what is left of the deadline, so an
-engine that stops reading, stops answering or never exits cannot hang txlanes; a stuck engine's
-whole process group is killed (it may have spawned helpers). Its stderr is drained all along —
-an engine blocked on a full stderr pipe would look hung — and its last lines are kept, because
-they are usually what explains a crash.
+engine that stops reading, stops answering or never exits cannot hang txlanes. Reading is
+linear in the answer's size: a line is gathered as a list of the chunks read and joined once
+(the bench's 100,000-transfer answers are 23 MiB). Its stderr is drained all along — an engine
+blocked on a full stderr pipe would look hung — and its last lines are kept, because they are
+usually what explains a crash.
+
+The engine runs in a session of its own, and when it is done everything it started goes with
+it: its process group, the rest of its session, and every descendant still linked to it by
+parenthood when it is stopped (a helper that called ``setsid``) — each sent SIGTERM, then
+SIGKILL after a short grace. Out of reach: a daemon that double-forked out of the session
+(its parent gone, nothing links it to the engine any more), and everything if txlanes itself
+is killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -21,9 +29,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .protocol import excerpt
+from .protocol import ProtocolError, decode
 
-_CHUNK = 1 << 16
+#: One read takes what the pipe holds, up to this.
+_CHUNK = 1 << 20
+#: How much of one line the transcript keeps (the rest is counted in its entry's ``cut``): it
+#: holds 34 lines, and a request or an answer can be tens of MiB.
+_KEPT = 1 << 20
+#: How much of one stderr line an error message quotes.
+_QUOTED = 200
+#: How long SIGTERM has to work before SIGKILL.
+_TERM_GRACE = 0.5
+_POLL = 0.01
 
 
 class EngineFailure(Exception):
@@ -40,9 +57,12 @@ class Transcript:
         self.head_size = head
         self.tail: deque[dict[str, Any]] = deque(maxlen=tail)
 
-    def record(self, stream: str, line: str) -> None:
+    def record(self, stream: str, line: str, cut: int = 0) -> None:
+        """``cut``: how much of the line was left out (bytes, or characters of a request)."""
         self.count += 1
-        entry = {"n": self.count, "stream": stream, "line": line}
+        entry: dict[str, Any] = {"n": self.count, "stream": stream, "line": line}
+        if cut:
+            entry["cut"] = cut
         (self.head if len(self.head) < self.head_size else self.tail).append(entry)
 
     def save(self, path: Path) -> Path:
@@ -74,8 +94,8 @@ class EngineProcess:
             os.set_blocking(fd, False)
             self._selector.register(fd, selectors.EVENT_READ, name)
         os.set_blocking(self._stdin, False)
-        self._partial: dict[str, bytearray] = {"from-engine": bytearray(), "stderr": bytearray()}
-        self._answers: deque[str] = deque()
+        self._partial: dict[str, list[bytes]] = {"from-engine": [], "stderr": []}
+        self._answers: deque[bytes] = deque()
         self._stdout_open = True
         self.stdout_lines = 0
         self.stderr_tail: deque[str] = deque(maxlen=5)
@@ -85,34 +105,45 @@ class EngineProcess:
         """Send ``message`` and return the engine's next stdout line, parsed as JSON."""
         deadline = time.monotonic() + timeout
         line = json.dumps(message, separators=(",", ":"))
-        self.transcript.record("to-engine", line)
+        self.transcript.record("to-engine", line[:_KEPT], max(len(line) - _KEPT, 0))
         self._write((line + "\n").encode(), deadline, timeout)
         answer = self._next_line(deadline, timeout)
         try:
-            return json.loads(answer)
-        except ValueError:
-            raise EngineFailure(
-                f"wrote line {self.stdout_lines} that is not JSON: {excerpt(answer)}"
-            ) from None
+            return decode(answer)
+        except ProtocolError as err:
+            raise EngineFailure(f"wrote line {self.stdout_lines} that {err}") from None
 
     def close(self, grace: float = 2.0) -> None:
-        """Close stdin (the engine's cue to exit), give it ``grace`` seconds, then kill it."""
+        """Close stdin (the engine's cue to exit), give it ``grace`` seconds, then stop it and
+        everything it started."""
         if self.dead:
             return
+        helpers = _descendants(self._proc.pid)  # now: once it exits, its orphans lose the link
         with contextlib.suppress(OSError):
             if self._proc.stdin is not None:
                 self._proc.stdin.close()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(grace)
-        self.kill()
+        self._stop(helpers)
 
     def kill(self) -> None:
-        """Kill the engine's process group (idempotent) and release the pipes."""
-        if self.dead:
-            return
+        """Stop the engine and everything it started (idempotent), and release the pipes."""
+        if not self.dead:
+            self._stop(_descendants(self._proc.pid))
+
+    def _stop(self, helpers: set[int]) -> None:
+        """SIGTERM to the engine's group, session and ``helpers``; SIGKILL to what is left
+        after a grace. The engine is reaped here; the others are not txlanes' children."""
         self.dead = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+        group = self._proc.pid  # the session's and group's id: the engine leads both
+        helpers |= _descendants(group)
+        _signal(group, helpers, signal.SIGTERM)
+        deadline = time.monotonic() + _TERM_GRACE
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(_TERM_GRACE)
+        while (left := {pid for pid in helpers if _alive(pid)}) and time.monotonic() < deadline:
+            time.sleep(_POLL)
+        _signal(group, left | _descendants(group), signal.SIGKILL)
         self._proc.wait()
         self._selector.close()
         for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
@@ -141,7 +172,7 @@ class EngineProcess:
             if not self.dead:
                 self._selector.unregister(self._stdin)
 
-    def _next_line(self, deadline: float, timeout: float) -> str:
+    def _next_line(self, deadline: float, timeout: float) -> bytes:
         while not self._answers:
             if not self._stdout_open:
                 raise self._exited(deadline)
@@ -170,24 +201,28 @@ class EngineProcess:
             if name == "from-engine":
                 self._stdout_open = False
             if partial:
-                self._line(name, bytes(partial))
+                self._line(name, b"".join(partial))
                 partial.clear()
             return False
-        partial += chunk
-        *lines, rest = partial.split(b"\n")
-        self._partial[name] = bytearray(rest)
-        for raw in lines:
-            self._line(name, raw)
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:  # only the new bytes are searched
+            partial.append(chunk[start:end])
+            self._line(name, b"".join(partial))
+            partial.clear()
+            start = end + 1
+        if start < len(chunk):
+            partial.append(chunk[start:])
         return True
 
-    def _line(self, name: str, raw: bytes | bytearray) -> None:
-        text = raw.decode("utf-8", "replace").rstrip("\r")
-        self.transcript.record(name, text)
+    def _line(self, name: str, raw: bytes) -> None:
+        raw = raw.removesuffix(b"\r")
+        text = raw[:_KEPT].decode("utf-8", "replace")
+        self.transcript.record(name, text, max(len(raw) - _KEPT, 0))
         if name == "stderr":
-            self.stderr_tail.append(text)
+            self.stderr_tail.append(text[:_QUOTED])
         else:
             self.stdout_lines += 1
-            self._answers.append(text)
+            self._answers.append(raw)
 
     def _exited(self, deadline: float) -> EngineFailure:
         """Why the engine stopped talking: its exit code and last words on stderr."""
@@ -206,3 +241,57 @@ class EngineProcess:
             else "; it wrote nothing on stderr"
         )
         return EngineFailure(f"{how} before answering{said}")
+
+
+def _signal(group: int, pids: set[int], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, sig)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie is not: it only waits for its parent, not txlanes, to reap it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def _stat(pid: int) -> list[str] | None:
+    """``/proc/PID/stat`` from its state on (state, ppid, pgrp, session, ...); None if gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2 :].split()  # the name, in parentheses, may hold anything
+
+
+def _descendants(root: int) -> set[int]:
+    """Every living process below ``root`` by parenthood, or in ``root``'s session (Linux
+    ``/proc``; elsewhere none: the process group is all that can be reached)."""
+    try:
+        pids = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return set()
+    children: dict[int, list[int]] = {}
+    session = set()
+    for pid in pids:
+        stat = _stat(pid)
+        if stat is None or pid == root:
+            continue
+        children.setdefault(int(stat[1]), []).append(pid)
+        if int(stat[3]) == root:
+            session.add(pid)
+    below: set[int] = set()
+    stack = [root]
+    while stack:
+        fresh = [child for child in children.get(stack.pop(), []) if child not in below]
+        below.update(fresh)
+        stack.extend(fresh)
+    return below | session

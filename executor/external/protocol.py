@@ -9,9 +9,11 @@ not a traceback. The protocol is documented in docs/external-engine-protocol.md.
 
 from __future__ import annotations
 
+import json
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from txlanes.executor.result import PRE_STATE, BlockResult, Receipt, TxTrace
 from txlanes.models.context import Event, Key
@@ -27,6 +29,12 @@ from txlanes.models.workload import (
 
 PROTOCOL = "txlanes-engine"
 VERSION = 1
+
+#: The digits of 2**256 - 1: a longer number is no uint256 — and Python refuses to convert one
+#: of more than 4,300 digits, which would be a crash, not the engine's protocol error.
+_UINT_DIGITS = 78
+#: Longer than any state key (a schema name and at most three uint256 components).
+_KEY_CHARS = 512
 
 
 class ProtocolError(ValueError):
@@ -55,40 +63,85 @@ def execute_request(request_id: int, block: Block, state: Mapping[Key, int]) -> 
     }
 
 
+class _Unreadable(ValueError):
+    """A line that parses as JSON only by Python's extensions or past its limits."""
+
+
+def _int_literal(text: str) -> int:
+    if len(text.lstrip("-")) > _UINT_DIGITS:
+        digits = f"a uint256 has at most {_UINT_DIGITS} digits"
+        raise _Unreadable(f"holds a {len(text)}-digit number ({digits})")
+    return int(text)
+
+
+def _constant(name: str) -> NoReturn:
+    raise _Unreadable(f"holds {name}, which is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_int=_int_literal, parse_constant=_constant)
+
+
+def decode(raw: bytes) -> object:
+    """One line of the engine's stdout, read strictly: UTF-8, standard JSON, numbers short
+    enough to be uint256s, nesting Python can follow. Bytes that are not UTF-8 would otherwise
+    turn into replacement characters — a revert reason compared as a divergence, a verdict
+    on bytes the engine never meant. The error reads after "line K that"."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        at = err.start
+        raise ProtocolError(f"is not UTF-8 (byte {raw[at]:#04x} at offset {at})") from None
+    try:
+        return _DECODER.decode(text)
+    except _Unreadable as err:
+        raise ProtocolError(str(err)) from None
+    except RecursionError:
+        raise ProtocolError("nests JSON deeper than Python's recursion limit") from None
+    except ValueError:
+        raise ProtocolError(f"is not JSON: {excerpt(text)}") from None
+
+
+def _is_int(value: object) -> bool:
+    """An integer proper: JSON's true is 1 and 1.0 == 1 in Python, neither is an id."""
+    return type(value) is int
+
+
 def parse_hello(obj: object) -> Hello:
     msg = _message(obj, "hello")
-    if msg.get("version") != VERSION:
+    version = msg.get("version")
+    if not _is_int(version) or version != VERSION:
         raise ProtocolError(
             f"version: txlanes speaks protocol version {VERSION}, "
-            f"the engine answered {msg.get('version')!r}"
+            f"the engine answered {excerpt(version)}"
         )
     engine = msg.get("engine")
     if not isinstance(engine, str) or not engine:
-        raise ProtocolError(f"engine: must be a non-empty string, got {engine!r}")
+        raise ProtocolError(f"engine: must be a non-empty string, got {excerpt(engine)}")
     caps = _object(msg.get("capabilities"), "capabilities")
     kinds = _list(caps.get("kinds"), "capabilities.kinds")
     for i, kind in enumerate(kinds):
         if kind not in TX_TYPES:
             raise ProtocolError(
-                f"capabilities.kinds[{i}]: unknown transaction kind {kind!r} "
+                f"capabilities.kinds[{i}]: unknown transaction kind {excerpt(kind)} "
                 f"(known: {', '.join(sorted(TX_TYPES))})"
             )
     if not kinds:
         raise ProtocolError("capabilities.kinds: the engine supports no transaction kind")
     traces = caps.get("traces")
     if not isinstance(traces, bool):
-        raise ProtocolError(f"capabilities.traces: must be true or false, got {traces!r}")
+        raise ProtocolError(f"capabilities.traces: must be true or false, got {excerpt(traces)}")
     return Hello(engine, frozenset(kinds), traces)
 
 
 def parse_result(obj: object, request_id: int, txs: int, *, traces: bool) -> BlockResult:
     """The answer to execute request ``request_id`` of a block of ``txs`` transactions."""
-    if isinstance(obj, dict) and obj.get("type") == "error" and obj.get("id") == request_id:
-        raise ProtocolError(f"the engine reported an error: {obj.get('message')!r}")
+    if isinstance(obj, dict) and obj.get("type") == "error" and _answers(obj, request_id):
+        raise ProtocolError(f"the engine reported an error: {excerpt(obj.get('message'), 400)}")
     msg = _message(obj, "result")
-    if msg.get("id") != request_id:
+    if not _answers(msg, request_id):
         raise ProtocolError(
-            f"id: answered block request {msg.get('id')!r} while request {request_id} was asked"
+            f"id: answered block request {excerpt(msg.get('id'))} "
+            f"while request {request_id} was asked"
         )
     try:
         receipts = _list(msg.get("receipts"), "receipts", txs)
@@ -109,10 +162,15 @@ def parse_result(obj: object, request_id: int, txs: int, *, traces: bool) -> Blo
 # -- validation helpers ---------------------------------------------------------------------------
 
 
+def _answers(msg: dict[str, Any], request_id: int) -> bool:
+    found = msg.get("id")
+    return _is_int(found) and found == request_id
+
+
 def _message(obj: object, kind: str) -> dict[str, Any]:
     msg = _object(obj, "message")
     if msg.get("type") != kind:
-        raise ProtocolError(f"type: expected {kind!r}, got {msg.get('type')!r}")
+        raise ProtocolError(f"type: expected {kind!r}, got {excerpt(msg.get('type'))}")
     return msg
 
 
@@ -136,21 +194,41 @@ def _list(value: object, path: str, length: int | None = None) -> list[Any]:
 
 def _state(value: object, path: str) -> dict[Key, int]:
     """Keys to values, zeros kept: in a diff, 0 means the key was written to 0 (deleted)."""
-    return {
-        key_from_str(text, f"{path}[{text!r}]"): uint_from_json(number, f"{path}[{text!r}]")
-        for text, number in _object(value, path).items()
-    }
+    state = {}
+    for text, number in _object(value, path).items():
+        at = f"{path}[{excerpt(text)}]"
+        state[_key(text, at)] = _uint(number, at)
+    return state
+
+
+def _key(text: str, path: str) -> Key:
+    """A state key, shielded like :func:`_uint` (its components are uint256s)."""
+    if len(text) > _KEY_CHARS:
+        raise ProtocolError(f"{path}: not a state key (longer than {_KEY_CHARS} characters)")
+    return key_from_str(text, path)
+
+
+def _uint(value: object, path: str) -> int:
+    """``uint_from_json`` with only what it can read safely: an integer (the decoder bounds its
+    digits) or a short string — a 5,000-digit string would make ``int()`` raise, and a deep
+    list its ``repr``."""
+    if isinstance(value, int) or (isinstance(value, str) and len(value) <= _UINT_DIGITS):
+        return uint_from_json(value, path)
+    raise ProtocolError(f"{path}: must be an integer in [0, 2**256-1], got {excerpt(value)}")
 
 
 def _receipt(value: object, path: str) -> Receipt:
     obj = _object(value, path)
     ok = obj.get("ok")
     if not isinstance(ok, bool):
-        raise ProtocolError(f"{path}.ok: " + ("missing" if ok is None else f"not a bool: {ok!r}"))
+        raise ProtocolError(
+            f"{path}.ok: " + ("missing" if ok is None else f"not a bool: {excerpt(ok)}")
+        )
     reason = obj.get("reason")
     if ok != (reason is None) or not (reason is None or isinstance(reason, str)):
         raise ProtocolError(
-            f"{path}.reason: must be null for a success and a string for a revert, got {reason!r}"
+            f"{path}.reason: must be null for a success and a string for a revert, "
+            f"got {excerpt(reason)}"
         )
     events = _list(obj.get("events"), f"{path}.events")
     return Receipt(
@@ -162,35 +240,37 @@ def _event(value: object, path: str) -> Event:
     fields = _list(value, path)
     if not fields or not isinstance(fields[0], str):
         raise ProtocolError(f"{path}: must be [name, value, ...] with a string name")
-    return (fields[0], *(uint_from_json(f, f"{path}[{i}]") for i, f in enumerate(fields[1:], 1)))
+    return (fields[0], *(_uint(f, f"{path}[{i}]") for i, f in enumerate(fields[1:], 1)))
 
 
 def _trace(value: object, index: int, path: str) -> TxTrace:
     obj = _object(value, path)
     reads: dict[Key, int] = {}
     for text, writer in _object(obj.get("reads"), f"{path}.reads").items():
-        rpath = f"{path}.reads[{text!r}]"
-        if isinstance(writer, bool) or not isinstance(writer, int) or not -1 <= writer < index:
+        rpath = f"{path}.reads[{excerpt(text)}]"
+        if not _is_int(writer) or not -1 <= writer < index:
             raise ProtocolError(
                 f"{rpath}: must be the index of an earlier transaction or {PRE_STATE} "
-                f"(the pre-state), got {writer!r}"
+                f"(the pre-state), got {excerpt(writer)}"
             )
-        reads[key_from_str(text, rpath)] = writer
+        reads[_key(text, rpath)] = writer
     rereads = []
     for n, pair in enumerate(_list(obj.get("rereads", []), f"{path}.rereads")):
         rpath = f"{path}.rereads[{n}]"
         if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
             raise ProtocolError(f"{rpath}: must be [key, writer], got {excerpt(pair)}")
         writer = pair[1]
-        if isinstance(writer, bool) or not isinstance(writer, int) or not -1 <= writer < index:
+        if not _is_int(writer) or not -1 <= writer < index:
             raise ProtocolError(
                 f"{rpath}: the writer must be the index of an earlier transaction or "
                 f"{PRE_STATE} (the pre-state), got {excerpt(writer)}"
             )
-        rereads.append((key_from_str(pair[0], rpath), writer))
+        rereads.append((_key(pair[0], rpath), writer))
     incarnations = obj.get("incarnations", 1)
-    if isinstance(incarnations, bool) or not isinstance(incarnations, int) or incarnations < 1:
-        raise ProtocolError(f"{path}.incarnations: must be an integer >= 1, got {incarnations!r}")
+    if not _is_int(incarnations) or incarnations < 1:
+        raise ProtocolError(
+            f"{path}.incarnations: must be an integer >= 1, got {excerpt(incarnations)}"
+        )
     writes = _state(obj.get("writes"), f"{path}.writes")
     return TxTrace(reads, writes, incarnations, tuple(rereads))
 
@@ -198,12 +278,19 @@ def _trace(value: object, index: int, path: str) -> TxTrace:
 def _stats(value: object) -> dict[str, int]:
     stats = _object(value, "stats")
     for name, number in stats.items():
-        if isinstance(number, bool) or not isinstance(number, int):
-            raise ProtocolError(f"stats.{name}: must be an integer, got {number!r}")
+        if not _is_int(number):
+            raise ProtocolError(
+                f"stats[{excerpt(name)}]: must be an integer, got {excerpt(number)}"
+            )
     return stats
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlong = 3, 4, 4, 40
+
+
 def excerpt(value: object, limit: int = 80) -> str:
-    """A value or a line, cut short enough for a one-line error."""
-    text = repr(value)
+    """A value or a line, cut short enough for a one-line error — whatever its size or depth
+    (``repr`` of a 10,000-deep list overflows the stack; of a 32 MiB string, the line)."""
+    text = repr(value[:limit]) if isinstance(value, str) else _SHORT.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -15,7 +15,8 @@ it can, and only one way per transaction:
 - **children learn from the parent only**: each chunk's writes once it is final (a child's own
   chunk: only what the parent changed in it), a round late, at a fixed point.
 - **a child that dies is replaced by the parent**: its pipe closes, and the parent runs its
-  chunks itself on the exact state — nothing lost or run twice into the result.
+  chunks itself on the exact state — nothing lost or run twice into the result. So is a child
+  that stays silent past a deadline (stopped, stuck): the parent kills it and goes on.
 
 Receipts of child chunks stay encoded until read (:mod:`.lazy`).
 """
@@ -26,8 +27,10 @@ import atexit
 import contextlib
 import gc
 import marshal
+import math
 import os
 import signal
+import time
 from collections.abc import Mapping
 
 from txlanes.models.context import Key
@@ -41,16 +44,21 @@ from .wire import Inbox, LaneLost, Message, close_all, make_pipe, send
 
 #: A fix for a key no transaction of the block has written (up to that chunk): the pre-state.
 _UNWRITTEN = None
+#: Fault injection: after sending that many chunks, the first child sends itself the signal.
+_Fault = tuple[int, signal.Signals] | None
 
 
 class _Parent:
     """Runs its chunks and validates the children's, in block order; tells the children."""
 
-    def __init__(self, schedule: Schedule, runner: Runner, validate: Validate) -> None:
+    def __init__(
+        self, schedule: Schedule, runner: Runner, validate: Validate, timeout: float
+    ) -> None:
         self.schedule, self.runner, self.validate = schedule, runner, validate
+        self.timeout = timeout  # seconds a child may keep the parent waiting
         self.inbox = Inbox({})
-        self.outs: dict[int, int] = {}  # child → write end of its pipe
-        self.children: list[int] = []
+        self.outs: dict[int, int] = {}  # child → write end of its pipe (non-blocking)
+        self.children: dict[int, int] = {}  # child → its pid
         self.lost: set[int] = set()
         self.segments: list[Segment] = []
         self.written: list[Overlay] = []  # per chunk, its final writes
@@ -103,10 +111,17 @@ class _Parent:
         if child in self.lost:
             return None
         try:
-            return self.inbox.wait(child, index)
+            return self.inbox.wait(child, index, self._deadline())
         except LaneLost:
-            self.lost.add(child)
+            self._lose(child)
             return None
+
+    def _lose(self, child: int) -> None:
+        """From now on the parent runs ``child``'s chunks. Killed now: a stopped child would
+        never exit, and a slow one would fill its pipe for nothing."""
+        self.lost.add(child)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.children[child], signal.SIGKILL)
 
     def _tell(self, index: int) -> None:
         """After the parent's chunk ``index``: what each child needs to know before its next
@@ -125,17 +140,24 @@ class _Parent:
                     fixed = self.fixed[earlier]
                     news.append((earlier, {key: overlay.get(key, _UNWRITTEN) for key in fixed}))
             # a child that died is noticed when the parent next waits for it
-            with contextlib.suppress(BrokenPipeError):
-                send(fd, Message(index, marshal.dumps(news), b""))
+            try:
+                send(fd, Message(index, marshal.dumps(news), b""), child, self._deadline())
+            except BrokenPipeError:
+                pass
+            except LaneLost:
+                self._lose(child)
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.timeout
 
     def stop_children(self) -> None:
         """Kill them (they are done, or of no use after an error). Waiting for the kernel to
         tear them down would cost milliseconds per block: they are reaped later."""
-        for pid in self.children:
+        for pid in self.children.values():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        _killed.extend(self.children)
-        self.children = []
+        _killed.extend(self.children.values())
+        self.children = {}
 
 
 #: Children killed but not yet reaped (by the next block, or at exit).
@@ -150,7 +172,7 @@ def _reap() -> None:
 
 
 def _run_child(
-    me: int, schedule: Schedule, runner: Runner, inbox: Inbox, out: int, die_after: int | None
+    me: int, schedule: Schedule, runner: Runner, inbox: Inbox, out: int, fault: _Fault
 ) -> None:  # pragma: no cover - runs in the child
     """Speculate this child's chunks in order, folding in what the parent says at fixed points.
 
@@ -178,8 +200,8 @@ def _run_child(
             told = parents
         diff = speculated[index] = {}
         receipts, traces = runner.run(schedule.chunks[index], diff)
-        if sent == die_after:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if fault is not None and sent == fault[0]:
+            os.kill(os.getpid(), fault[1])
         send(out, Message(index, marshal.dumps(traces), marshal.dumps(receipts)))
 
 
@@ -187,8 +209,11 @@ class MultiCoreEngine:
     """Optimistic execution on ``processes`` forked processes; results identical to sequential.
 
     ``chunk`` is a child's chunk size; ``parent_chunk`` the parent's (default: a bit smaller,
-    since validating the children's chunks is the parent's work too). ``die_after`` is fault
-    injection for tests: the first child kills itself (SIGKILL) after sending that many chunks.
+    since validating the children's chunks is the parent's work too). ``child_timeout``: how
+    long, in seconds, the parent waits for a child's chunk (or for room in its pipe) before it
+    counts the child as lost and runs its chunks itself — the result is the same either way, so
+    it only bounds a wait. ``die_after`` is fault injection for tests: the first child sends
+    itself ``die_signal`` (SIGKILL; SIGSTOP stops it instead) after sending that many chunks.
     """
 
     name = "multicore"
@@ -203,16 +228,21 @@ class MultiCoreEngine:
         *,
         chunk: int = 128,
         parent_chunk: int | None = None,
+        child_timeout: float = 10.0,
         die_after: int | None = None,
+        die_signal: signal.Signals = signal.SIGKILL,
     ) -> None:
         self.processes = len(os.sched_getaffinity(0)) if processes is None else processes
         if self.processes < 1:
             raise ValueError(f"--processes must be >= 1, got {self.processes}")
         if chunk < 1 or (parent_chunk is not None and parent_chunk < 1):
             raise ValueError(f"chunk sizes must be >= 1, got {chunk} and {parent_chunk}")
+        if not (math.isfinite(child_timeout) and child_timeout > 0):
+            raise ValueError(f"child_timeout must be a number of seconds > 0, got {child_timeout}")
         self.chunk = chunk
         self.parent_chunk = parent_chunk or max(1, chunk * 4 // 5)
-        self.die_after = die_after
+        self.child_timeout = child_timeout
+        self.fault: _Fault = None if die_after is None else (die_after, die_signal)
 
     def execute(self, block: Block, state: Mapping[Key, int]) -> BlockResult:
         _reap()
@@ -220,7 +250,7 @@ class MultiCoreEngine:
         lanes = max(1, min(self.processes, -(-count // self.chunk)))
         schedule = Schedule(count, lanes, self.chunk, self.parent_chunk)
         runner = Runner(block.txs, block.env, state, self.apply)
-        parent = _Parent(schedule, runner, self.validate)
+        parent = _Parent(schedule, runner, self.validate, self.child_timeout)
         pipes = {lane: (make_pipe(), make_pipe()) for lane in range(1, lanes)}  # to, from
         child_ends = [fd for (to_read, _), (_, from_write) in pipes.values()
                       for fd in (to_read, from_write)]  # fmt: skip
@@ -233,11 +263,13 @@ class MultiCoreEngine:
             for me in range(1, lanes):
                 pid = os.fork()
                 if pid == 0:  # pragma: no cover - runs in the child
-                    _child(me, schedule, runner, pipes, self.die_after if me == 1 else None)
-                parent.children.append(pid)
+                    _child(me, schedule, runner, pipes, self.fault if me == 1 else None)
+                parent.children[me] = pid
             close_all(child_ends)
             child_ends = []
             parent.outs = {lane: to_write for lane, ((_, to_write), _) in pipes.items()}
+            for fd in parent.outs.values():
+                os.set_blocking(fd, False)  # its sends have deadlines
             parent.inbox = Inbox({lane: from_read for lane, (_, (from_read, _)) in pipes.items()})
             parent.run()
         finally:
@@ -261,7 +293,7 @@ def _child(
     schedule: Schedule,
     runner: Runner,
     pipes: Mapping[int, tuple[tuple[int, int], tuple[int, int]]],
-    die_after: int | None,
+    fault: _Fault,
 ) -> None:  # pragma: no cover - runs in the child
     code = 1
     try:
@@ -269,7 +301,7 @@ def _child(
         (to_read, _), (_, from_write) = pipes[me]
         close_all([fd for pair in pipes.values() for pipe in pair for fd in pipe
                    if fd not in (to_read, from_write)])  # fmt: skip
-        _run_child(me, schedule, runner, Inbox({0: to_read}), from_write, die_after)
+        _run_child(me, schedule, runner, Inbox({0: to_read}), from_write, fault)
         code = 0
     except BaseException:  # the parent notices the closed pipe and runs the chunks itself
         pass

@@ -4,6 +4,10 @@ A child sends the parent, per chunk, its traces (which the parent decodes to val
 and its receipts (kept encoded until someone reads them); the parent sends every child, per
 chunk, the chunk's writes — or, to the child that ran it, only the fixes. All in ``marshal``,
 the fastest codec CPython has, framed with a small header.
+
+The parent's waits have deadlines: a child that is stopped (SIGSTOP) or stuck neither closes
+its pipe nor writes, and would hang the block; past the deadline it counts as lost, like a dead
+one.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import fcntl
 import os
 import select
 import struct
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
@@ -23,10 +28,11 @@ _PIPE_BYTES = 1 << 20
 
 
 class LaneLost(Exception):
-    """A process's pipe closed before it sent what was expected: the process died."""
+    """A process that will not deliver: its pipe closed (it died), or it stayed silent past a
+    deadline (stopped, stuck, or too slow to wait for)."""
 
-    def __init__(self, lane: int) -> None:
-        super().__init__(f"process {lane} exited mid-block")
+    def __init__(self, lane: int, what: str = "exited mid-block") -> None:
+        super().__init__(f"process {lane} {what}")
         self.lane = lane
 
 
@@ -46,12 +52,20 @@ class Message(NamedTuple):
     second: bytes
 
 
-def send(fd: int, message: Message) -> None:
-    """Write all of it (a pipe takes large writes in pieces)."""
+def send(fd: int, message: Message, lane: int = 0, deadline: float | None = None) -> None:
+    """Write all of it (a pipe takes large writes in pieces). With a ``deadline`` ``fd`` must
+    be non-blocking: a reader that stopped reading (``lane``) is :class:`LaneLost` then."""
     chunk, first, second = message
     view = memoryview(_HEADER.pack(chunk, len(first), len(second)) + first + second)
     while view:
-        view = view[os.write(fd, view) :]
+        if deadline is not None and not select.select([], [fd], [], _left(deadline))[1]:
+            raise LaneLost(lane, "stopped reading")
+        with contextlib.suppress(BlockingIOError):
+            view = view[os.write(fd, view) :]
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.0)
 
 
 class Inbox:
@@ -65,11 +79,11 @@ class Inbox:
         self._queues: dict[int, deque[Message]] = {lane: deque() for lane in self._fds}
         self._closed: set[int] = set()
 
-    def _pump(self) -> None:
+    def _pump(self, timeout: float | None) -> None:
         open_fds = [fd for lane, fd in self._fds.items() if lane not in self._closed]
         if not open_fds:
             return
-        ready, _, _ = select.select(open_fds, [], [])
+        ready, _, _ = select.select(open_fds, [], [], timeout)
         for fd in ready:
             lane = self._lane_of[fd]
             data = os.read(fd, _PIPE_BYTES)
@@ -97,15 +111,21 @@ class Inbox:
             raise RuntimeError(f"lane {lane} sent chunk {queue[0].chunk} where {chunk} was due")
         return queue.popleft()
 
-    def wait(self, lane: int, chunk: int) -> Message:
-        """Block until ``lane`` sends ``chunk``; :class:`LaneLost` if its pipe closes first."""
+    def wait(self, lane: int, chunk: int, deadline: float | None = None) -> Message:
+        """Block until ``lane`` sends ``chunk``; :class:`LaneLost` if its pipe closes first, or
+        if the ``deadline`` (``time.monotonic``) passes."""
         while True:
             message = self.take(lane, chunk)
             if message is not None:
                 return message
             if lane in self._closed:
                 raise LaneLost(lane)
-            self._pump()
+            if deadline is None:
+                self._pump(None)
+            elif (left := _left(deadline)) > 0:
+                self._pump(left)
+            else:
+                raise LaneLost(lane, f"sent nothing for chunk {chunk} before the deadline")
 
 
 def close_all(fds: Sequence[int]) -> None:
