@@ -183,8 +183,9 @@ class Campaign:
             found.append(failure_of(target, contention.name, problem, workload, workers, choices))
             raise _Falsified()
 
-        # the shape's explicit workloads (its witnesses) run first, each once, as they are
-        for workload in reversed(contention.explicit()):
+        # the shape's explicit workloads (its witnesses) run first, each once, as they are: as
+        # many as the budget (every one at the default budget; a quick --examples 5, five)
+        for workload in reversed(contention.explicit()[:budget]):
             holds = example(workload, target.count or 2, EXPLICIT_SCHEDULE)(holds)
         context = preemptive_threads() if not target.deterministic else _nothing()
         with context, seed_alone_decides(), warnings.catch_warnings():

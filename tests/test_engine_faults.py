@@ -100,11 +100,11 @@ TOO_BIG = str(2**256)
 
 #: What replaces the first write's value in an otherwise correct answer → what the error says.
 MALFORMED = {
-    "5000-digit-number": (DIGITS, "wrote line 2 that holds a 5000-digit number"),
+    "5000-digit-number": (DIGITS, "an integer of 5000 digits; a uint256 has at most 78 digits"),
     "5000-digit-string": (f'"{DIGITS}"', "must be an integer in [0, 2**256-1], got '1111"),
     "2**256-string": (f'"{TOO_BIG}"', "must be an integer in [0, 2**256-1]"),
-    "deep-nesting": ("[" * 50_000 + "]" * 50_000, "nests JSON deeper than Python's recursion"),
-    "nan": ("NaN", "wrote line 2 that holds NaN, which is not JSON"),
+    "deep-nesting": ("[" * 50_000 + "]" * 50_000, "nested deeper than the JSON reader allows"),
+    "nan": ("NaN", "NaN is not a JSON number"),
     "not-utf-8": ('"caf\udce9"', "wrote line 2 that is not UTF-8 (byte 0xe9 at offset"),
     "bool": ("true", "must be an integer in [0, 2**256-1], got True"),
 }
@@ -144,10 +144,11 @@ def test_the_cli_exits_2_on_a_malformed_answer(
 @pytest.mark.parametrize(
     ("line", "said"),
     [
-        (b"-Infinity", r"^holds -Infinity, which is not JSON$"),
-        (b"[1, " + b"9" * 79 + b"]", r"^holds a 79-digit number"),
+        (b"-Infinity", r"^is not strict JSON: -Infinity is not a JSON number"),
+        (b"[1, " + b"9" * 5000 + b"]", r"^is not strict JSON: \[1\]: an integer of 5000 digits"),
+        (b'{"a": 1, "a": 2}', r"^is not strict JSON: a: appears twice in one object"),
         (b"\xff", r"^is not UTF-8 \(byte 0xff at offset 0\)$"),
-        (b"[" * 10**5, r"^nests JSON deeper"),
+        (b"[" * 10**5, r"^is not strict JSON: nested deeper"),
         (b"{'single': 'quotes'}", r"^is not JSON: \"\{'single'"),
     ],
 )

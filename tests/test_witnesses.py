@@ -54,8 +54,12 @@ def test_the_profile_runs_every_fitting_witness_first() -> None:
     fitting = shape.fitting_witnesses()
     assert fitting and all(w.kinds <= erc20_only for w in fitting)
     assert len(fitting) < len(load())
-    (outcome,) = Campaign([resolve("sequential")], contentions=(shape,), examples=5).run()
-    assert outcome.failure is None and outcome.examples == len(fitting) + 5
+    budget = len(fitting) + 3
+    (outcome,) = Campaign([resolve("sequential")], contentions=(shape,), examples=budget).run()
+    assert outcome.failure is None and outcome.examples == len(fitting) + budget
+    # a budget below the witnesses' count runs that many of them
+    (outcome,) = Campaign([resolve("sequential")], contentions=(shape,), examples=2).run()
+    assert outcome.examples == 2 + 2
 
 
 class _RenamesOneRareRevert(SequentialEngine):
@@ -78,6 +82,6 @@ def test_a_wrong_reason_on_a_rare_path_fails_the_witnesses_profile() -> None:
         "a witness of the AMM's reserve overflow"
     )
     target = dataclasses.replace(resolve("sequential"), build=lambda *_: _RenamesOneRareRevert())
-    (outcome,) = Campaign([target], contentions=(WITNESSES,), examples=1).run()
+    (outcome,) = Campaign([target], contentions=(WITNESSES,)).run()  # the default budget
     assert outcome.failure is not None and "UniswapV2: OVERFLOW" in outcome.failure.message
     assert outcome.failure.txs <= 6  # the witness, shrunk

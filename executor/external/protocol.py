@@ -9,11 +9,10 @@ not a traceback. The protocol is documented in docs/external-engine-protocol.md.
 
 from __future__ import annotations
 
-import json
 import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from txlanes.executor.result import PRE_STATE, BlockResult, Receipt, TxTrace
 from txlanes.models.context import Event, Key
@@ -22,7 +21,9 @@ from txlanes.models.workload import (
     Block,
     WorkloadError,
     block_to_json,
+    is_int,
     key_from_str,
+    parse_json,
     state_to_json,
     uint_from_json,
 )
@@ -30,8 +31,7 @@ from txlanes.models.workload import (
 PROTOCOL = "txlanes-engine"
 VERSION = 1
 
-#: The digits of 2**256 - 1: a longer number is no uint256 — and Python refuses to convert one
-#: of more than 4,300 digits, which would be a crash, not the engine's protocol error.
+#: The digits of 2**256 - 1: a longer string is no uint256.
 _UINT_DIGITS = 78
 #: Longer than any state key (a schema name and at most three uint256 components).
 _KEY_CHARS = 512
@@ -63,27 +63,10 @@ def execute_request(request_id: int, block: Block, state: Mapping[Key, int]) -> 
     }
 
 
-class _Unreadable(ValueError):
-    """A line that parses as JSON only by Python's extensions or past its limits."""
-
-
-def _int_literal(text: str) -> int:
-    if len(text.lstrip("-")) > _UINT_DIGITS:
-        digits = f"a uint256 has at most {_UINT_DIGITS} digits"
-        raise _Unreadable(f"holds a {len(text)}-digit number ({digits})")
-    return int(text)
-
-
-def _constant(name: str) -> NoReturn:
-    raise _Unreadable(f"holds {name}, which is not JSON")
-
-
-_DECODER = json.JSONDecoder(parse_int=_int_literal, parse_constant=_constant)
-
-
 def decode(raw: bytes) -> object:
-    """One line of the engine's stdout, read strictly: UTF-8, standard JSON, numbers short
-    enough to be uint256s, nesting Python can follow. Bytes that are not UTF-8 would otherwise
+    """One line of the engine's stdout, read strictly: UTF-8, then as every txlanes file is
+    (``parse_json``: standard JSON, no duplicate key, no integer Python refuses, nesting Python
+    can follow). Bytes that are not UTF-8 would otherwise
     turn into replacement characters — a revert reason compared as a divergence, a verdict
     on bytes the engine never meant. The error reads after "line K that"."""
     try:
@@ -92,24 +75,18 @@ def decode(raw: bytes) -> object:
         at = err.start
         raise ProtocolError(f"is not UTF-8 (byte {raw[at]:#04x} at offset {at})") from None
     try:
-        return _DECODER.decode(text)
-    except _Unreadable as err:
-        raise ProtocolError(str(err)) from None
-    except RecursionError:
-        raise ProtocolError("nests JSON deeper than Python's recursion limit") from None
-    except ValueError:
-        raise ProtocolError(f"is not JSON: {excerpt(text)}") from None
-
-
-def _is_int(value: object) -> bool:
-    """An integer proper: JSON's true is 1 and 1.0 == 1 in Python, neither is an id."""
-    return type(value) is int
+        return parse_json(text, "it")  # the one strict reader of every txlanes format
+    except WorkloadError as err:
+        why = str(err).removeprefix("it: ")
+        if why.startswith("not JSON"):  # what it wrote says more: a panic, a debug print
+            raise ProtocolError(f"is not JSON: {excerpt(text)}") from None
+        raise ProtocolError(f"is not strict JSON: {why}") from None
 
 
 def parse_hello(obj: object) -> Hello:
     msg = _message(obj, "hello")
     version = msg.get("version")
-    if not _is_int(version) or version != VERSION:
+    if not is_int(version) or version != VERSION:
         raise ProtocolError(
             f"version: txlanes speaks protocol version {VERSION}, "
             f"the engine answered {excerpt(version)}"
@@ -164,7 +141,7 @@ def parse_result(obj: object, request_id: int, txs: int, *, traces: bool) -> Blo
 
 def _answers(msg: dict[str, Any], request_id: int) -> bool:
     found = msg.get("id")
-    return _is_int(found) and found == request_id
+    return is_int(found) and found == request_id
 
 
 def _message(obj: object, kind: str) -> dict[str, Any]:
@@ -248,7 +225,7 @@ def _trace(value: object, index: int, path: str) -> TxTrace:
     reads: dict[Key, int] = {}
     for text, writer in _object(obj.get("reads"), f"{path}.reads").items():
         rpath = f"{path}.reads[{excerpt(text)}]"
-        if not _is_int(writer) or not -1 <= writer < index:
+        if not is_int(writer) or not -1 <= writer < index:
             raise ProtocolError(
                 f"{rpath}: must be the index of an earlier transaction or {PRE_STATE} "
                 f"(the pre-state), got {excerpt(writer)}"
@@ -260,14 +237,14 @@ def _trace(value: object, index: int, path: str) -> TxTrace:
         if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
             raise ProtocolError(f"{rpath}: must be [key, writer], got {excerpt(pair)}")
         writer = pair[1]
-        if not _is_int(writer) or not -1 <= writer < index:
+        if not is_int(writer) or not -1 <= writer < index:
             raise ProtocolError(
                 f"{rpath}: the writer must be the index of an earlier transaction or "
                 f"{PRE_STATE} (the pre-state), got {excerpt(writer)}"
             )
         rereads.append((_key(pair[0], rpath), writer))
     incarnations = obj.get("incarnations", 1)
-    if not _is_int(incarnations) or incarnations < 1:
+    if not is_int(incarnations) or incarnations < 1:
         raise ProtocolError(
             f"{path}.incarnations: must be an integer >= 1, got {excerpt(incarnations)}"
         )
@@ -278,7 +255,7 @@ def _trace(value: object, index: int, path: str) -> TxTrace:
 def _stats(value: object) -> dict[str, int]:
     stats = _object(value, "stats")
     for name, number in stats.items():
-        if not _is_int(number):
+        if not is_int(number):
             raise ProtocolError(
                 f"stats[{excerpt(name)}]: must be an integer, got {excerpt(number)}"
             )
