@@ -101,6 +101,9 @@ RUN_FORMAT = "txlanes-run"
 #: PCT of depth d finds the bugs that need d ordering constraints; the campaign draws 1 to 4.
 #: The runtime draws d - 1 change points before the first step, so a huge d would hang it.
 MAX_PCT_DEPTH = 64
+#: PCT's change points fall within this many steps: the deterministic runtime's own bound on a
+#: run (``max-steps`` at most 10,000,000) — a horizon past it places none.
+MAX_PCT_HORIZON = 10_000_000
 
 
 def load_schedule(path: str | Path) -> tuple[Schedule, int]:
@@ -123,6 +126,7 @@ def load_schedule(path: str | Path) -> tuple[Schedule, int]:
         int_from_json(obj["version"], "version", 1, 1)
         int_from_json(workers, "workers", 1, MAX_COUNT)
         int_from_json(schedule.pct_depth, "pct_depth", 0, MAX_PCT_DEPTH)
+        int_from_json(schedule.pct_horizon, "pct_horizon", 1, MAX_PCT_HORIZON)
         for i, choice in enumerate(schedule.choices):
             int_from_json(choice, f"choices[{i}]", 0, MAX_COUNT - 1)  # a worker's index
         if schedule.seed is not None:

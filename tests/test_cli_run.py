@@ -93,3 +93,13 @@ def test_a_deterministic_run_replays_from_its_result_file(tmp_path: Path) -> Non
     sequential = tmp_path / "seq.json"
     assert main(["run", str(demo), "--output", str(sequential)]) == 0
     assert main([*args, "--schedule", str(sequential)]) == 2  # it recorded no schedule
+
+
+def test_an_engine_command_that_does_not_start_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Found by the stress fuzz run: this was an internal error (exit 3)."""
+    args = ["run", "examples/demo.json", "--engine", "cmd:/nonexistent/engine"]
+    assert main([*args, "--output", str(tmp_path / "out.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "could not be started" in err

@@ -303,6 +303,8 @@ def test_failure_file_fields_are_bounded(
     [
         ({"workers": 257}, "workers"),
         ({"pct_depth": 10**12}, "pct_depth"),
+        ({"pct_horizon": 2**256}, "pct_horizon"),  # found by the stress fuzz run
+        ({"choices": [0, 256]}, "choices[1]"),
         ({"version": True}, "version"),
         ({"seed": -1}, "seed"),
     ],

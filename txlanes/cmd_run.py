@@ -94,7 +94,7 @@ def _target(args: argparse.Namespace) -> Target:
         # a cmd: engine's transcript goes beside the result
         reports = args.output.parent if args.output else Path("reports")
         return resolve(spec, timeout=engine_timeout(args), reports=reports)
-    except TargetError as err:
+    except (TargetError, ExternalEngineError) as err:  # it names nothing, or will not start
         raise UsageError(str(err)) from None
 
 
@@ -119,7 +119,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     schedule, recorded = _schedule(args, target)
     try:
         engine = target.build(target.count or recorded, schedule)
-    except TargetError as err:
+    except (TargetError, ExternalEngineError) as err:
         raise UsageError(str(err)) from None
     name = str(getattr(engine, "name", "") or target.spec)
     output = args.output or check_output("--output", _default_output(args.workload, name))
