@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import json
+import reprlib
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -85,12 +86,18 @@ def key_from_str(text: str, path: str = "key") -> Key:
 _UINT256_DIGITS = len(str(MAX_UINT256))
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlong = 3, 4, 4, 40
+
+
 def shown(value: object, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters, so that an error stays one readable line (a
-    huge integer by its size: its ``repr`` may be refused, and its digits say nothing)."""
+    """``repr(value)`` cut to ``limit`` characters, so that an error stays one readable line
+    whatever the value's size or depth: a huge integer by its size (its ``repr`` may be
+    refused, and its digits say nothing), a long string by its head, a deep list by its first
+    levels (``repr`` of a 10,000-deep list overflows the stack)."""
     if is_int(value) and abs(value).bit_length() > 3 * limit:
         return f"an integer of {abs(value).bit_length()} bits"
-    text = repr(value)
+    text = repr(value[:limit]) if isinstance(value, str) else _SHORT.repr(value)
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 

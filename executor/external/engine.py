@@ -20,12 +20,11 @@ from types import TracebackType
 
 from txlanes.executor.result import BlockResult
 from txlanes.models.context import Key
-from txlanes.models.workload import Block
+from txlanes.models.workload import Block, shown
 
 from .process import EngineFailure, EngineProcess, Transcript
 from .protocol import (
     ProtocolError,
-    excerpt,
     execute_request,
     hello_request,
     parse_hello,
@@ -122,7 +121,7 @@ class ExternalEngine:
 
     def _fail(self, what: str, *, save: bool = True) -> ExternalEngineError:
         """The error for what the engine did; the process is killed and the transcript saved."""
-        message = f"engine {excerpt(self.name)} ({self.command}){what}"
+        message = f"engine {shown(self.name, 80)} ({self.command}){what}"
         if save:
             self._process.kill()
             path = self._transcript_dir / transcript_name(self.name)

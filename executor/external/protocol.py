@@ -9,7 +9,6 @@ not a traceback. The protocol is documented in docs/external-engine-protocol.md.
 
 from __future__ import annotations
 
-import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from txlanes.models.workload import (
     is_int,
     key_from_str,
     parse_json,
+    shown,
     state_to_json,
     uint_from_json,
 )
@@ -79,7 +79,7 @@ def decode(raw: bytes) -> object:
     except WorkloadError as err:
         why = str(err).removeprefix("it: ")
         if why.startswith("not JSON"):  # what it wrote says more: a panic, a debug print
-            raise ProtocolError(f"is not JSON: {excerpt(text)}") from None
+            raise ProtocolError(f"is not JSON: {shown(text, 80)}") from None
         raise ProtocolError(f"is not strict JSON: {why}") from None
 
 
@@ -89,35 +89,35 @@ def parse_hello(obj: object) -> Hello:
     if not is_int(version) or version != VERSION:
         raise ProtocolError(
             f"version: txlanes speaks protocol version {VERSION}, "
-            f"the engine answered {excerpt(version)}"
+            f"the engine answered {shown(version, 80)}"
         )
     engine = msg.get("engine")
     if not isinstance(engine, str) or not engine:
-        raise ProtocolError(f"engine: must be a non-empty string, got {excerpt(engine)}")
+        raise ProtocolError(f"engine: must be a non-empty string, got {shown(engine, 80)}")
     caps = _object(msg.get("capabilities"), "capabilities")
     kinds = _list(caps.get("kinds"), "capabilities.kinds")
     for i, kind in enumerate(kinds):
         if kind not in TX_TYPES:
             raise ProtocolError(
-                f"capabilities.kinds[{i}]: unknown transaction kind {excerpt(kind)} "
+                f"capabilities.kinds[{i}]: unknown transaction kind {shown(kind, 80)} "
                 f"(known: {', '.join(sorted(TX_TYPES))})"
             )
     if not kinds:
         raise ProtocolError("capabilities.kinds: the engine supports no transaction kind")
     traces = caps.get("traces")
     if not isinstance(traces, bool):
-        raise ProtocolError(f"capabilities.traces: must be true or false, got {excerpt(traces)}")
+        raise ProtocolError(f"capabilities.traces: must be true or false, got {shown(traces, 80)}")
     return Hello(engine, frozenset(kinds), traces)
 
 
 def parse_result(obj: object, request_id: int, txs: int, *, traces: bool) -> BlockResult:
     """The answer to execute request ``request_id`` of a block of ``txs`` transactions."""
     if isinstance(obj, dict) and obj.get("type") == "error" and _answers(obj, request_id):
-        raise ProtocolError(f"the engine reported an error: {excerpt(obj.get('message'), 400)}")
+        raise ProtocolError(f"the engine reported an error: {shown(obj.get('message'), 400)}")
     msg = _message(obj, "result")
     if not _answers(msg, request_id):
         raise ProtocolError(
-            f"id: answered block request {excerpt(msg.get('id'))} "
+            f"id: answered block request {shown(msg.get('id'), 80)} "
             f"while request {request_id} was asked"
         )
     try:
@@ -147,7 +147,7 @@ def _answers(msg: dict[str, Any], request_id: int) -> bool:
 def _message(obj: object, kind: str) -> dict[str, Any]:
     msg = _object(obj, "message")
     if msg.get("type") != kind:
-        raise ProtocolError(f"type: expected {kind!r}, got {excerpt(msg.get('type'))}")
+        raise ProtocolError(f"type: expected {kind!r}, got {shown(msg.get('type'), 80)}")
     return msg
 
 
@@ -155,7 +155,7 @@ def _object(value: object, path: str) -> dict[str, Any]:
     if value is None:
         raise ProtocolError(f"{path}: missing")
     if not isinstance(value, dict):
-        raise ProtocolError(f"{path}: must be an object, got {excerpt(value)}")
+        raise ProtocolError(f"{path}: must be an object, got {shown(value, 80)}")
     return value
 
 
@@ -163,7 +163,7 @@ def _list(value: object, path: str, length: int | None = None) -> list[Any]:
     if value is None:
         raise ProtocolError(f"{path}: missing")
     if not isinstance(value, list):
-        raise ProtocolError(f"{path}: must be a list, got {excerpt(value)}")
+        raise ProtocolError(f"{path}: must be a list, got {shown(value, 80)}")
     if length is not None and len(value) != length:
         raise ProtocolError(f"{path}: {len(value)} entries for a block of {length} transactions")
     return value
@@ -173,7 +173,7 @@ def _state(value: object, path: str) -> dict[Key, int]:
     """Keys to values, zeros kept: in a diff, 0 means the key was written to 0 (deleted)."""
     state = {}
     for text, number in _object(value, path).items():
-        at = f"{path}[{excerpt(text)}]"
+        at = f"{path}[{shown(text, 80)}]"
         state[_key(text, at)] = _uint(number, at)
     return state
 
@@ -191,7 +191,7 @@ def _uint(value: object, path: str) -> int:
     list its ``repr``."""
     if isinstance(value, int) or (isinstance(value, str) and len(value) <= _UINT_DIGITS):
         return uint_from_json(value, path)
-    raise ProtocolError(f"{path}: must be an integer in [0, 2**256-1], got {excerpt(value)}")
+    raise ProtocolError(f"{path}: must be an integer in [0, 2**256-1], got {shown(value, 80)}")
 
 
 def _receipt(value: object, path: str) -> Receipt:
@@ -199,13 +199,13 @@ def _receipt(value: object, path: str) -> Receipt:
     ok = obj.get("ok")
     if not isinstance(ok, bool):
         raise ProtocolError(
-            f"{path}.ok: " + ("missing" if ok is None else f"not a bool: {excerpt(ok)}")
+            f"{path}.ok: " + ("missing" if ok is None else f"not a bool: {shown(ok, 80)}")
         )
     reason = obj.get("reason")
     if ok != (reason is None) or not (reason is None or isinstance(reason, str)):
         raise ProtocolError(
             f"{path}.reason: must be null for a success and a string for a revert, "
-            f"got {excerpt(reason)}"
+            f"got {shown(reason, 80)}"
         )
     events = _list(obj.get("events"), f"{path}.events")
     return Receipt(
@@ -224,29 +224,29 @@ def _trace(value: object, index: int, path: str) -> TxTrace:
     obj = _object(value, path)
     reads: dict[Key, int] = {}
     for text, writer in _object(obj.get("reads"), f"{path}.reads").items():
-        rpath = f"{path}.reads[{excerpt(text)}]"
+        rpath = f"{path}.reads[{shown(text, 80)}]"
         if not is_int(writer) or not -1 <= writer < index:
             raise ProtocolError(
                 f"{rpath}: must be the index of an earlier transaction or {PRE_STATE} "
-                f"(the pre-state), got {excerpt(writer)}"
+                f"(the pre-state), got {shown(writer, 80)}"
             )
         reads[_key(text, rpath)] = writer
     rereads = []
     for n, pair in enumerate(_list(obj.get("rereads", []), f"{path}.rereads")):
         rpath = f"{path}.rereads[{n}]"
         if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
-            raise ProtocolError(f"{rpath}: must be [key, writer], got {excerpt(pair)}")
+            raise ProtocolError(f"{rpath}: must be [key, writer], got {shown(pair, 80)}")
         writer = pair[1]
         if not is_int(writer) or not -1 <= writer < index:
             raise ProtocolError(
                 f"{rpath}: the writer must be the index of an earlier transaction or "
-                f"{PRE_STATE} (the pre-state), got {excerpt(writer)}"
+                f"{PRE_STATE} (the pre-state), got {shown(writer, 80)}"
             )
         rereads.append((_key(pair[0], rpath), writer))
     incarnations = obj.get("incarnations", 1)
     if not is_int(incarnations) or incarnations < 1:
         raise ProtocolError(
-            f"{path}.incarnations: must be an integer >= 1, got {excerpt(incarnations)}"
+            f"{path}.incarnations: must be an integer >= 1, got {shown(incarnations, 80)}"
         )
     writes = _state(obj.get("writes"), f"{path}.writes")
     return TxTrace(reads, writes, incarnations, tuple(rereads))
@@ -257,17 +257,6 @@ def _stats(value: object) -> dict[str, int]:
     for name, number in stats.items():
         if not is_int(number):
             raise ProtocolError(
-                f"stats[{excerpt(name)}]: must be an integer, got {excerpt(number)}"
+                f"stats[{shown(name, 80)}]: must be an integer, got {shown(number, 80)}"
             )
     return stats
-
-
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlong = 3, 4, 4, 40
-
-
-def excerpt(value: object, limit: int = 80) -> str:
-    """A value or a line, cut short enough for a one-line error — whatever its size or depth
-    (``repr`` of a 10,000-deep list overflows the stack; of a 32 MiB string, the line)."""
-    text = repr(value[:limit]) if isinstance(value, str) else _SHORT.repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
